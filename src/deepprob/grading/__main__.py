@@ -1,0 +1,52 @@
+"""``python -m deepprob.grading release|grade`` — the Makefile's grading targets."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .course import assignments, grade, print_summary, release
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deepprob.grading", description=__doc__)
+    parser.add_argument("--root", default=".", help="course root (folder with nbgrader_config.py)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_rel = sub.add_parser("release", help="regenerate exercises/ from solutions/")
+    p_rel.add_argument("assignment", nargs="?")
+    p_rel.add_argument("--all", action="store_true", help="every assignment")
+    p_grade = sub.add_parser("grade", help="collect, autograde, feedback, grades.csv")
+    p_grade.add_argument("assignment")
+    p_grade.add_argument("--jobs", type=int, default=1, help="students graded in parallel")
+    p_grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    p_nb = sub.add_parser("notebook", help="write an nbgrader .ipynb from a jupytext percent script")
+    p_nb.add_argument("source", help="percent-format .py with nbgrader={...} cell metadata")
+    p_nb.add_argument("target", help="the .ipynb to write, e.g. solutions/<name>/<name>.ipynb")
+    args = parser.parse_args(argv)
+    if args.command == "notebook":
+        from .authoring import percent_to_notebook
+
+        print(f"wrote {percent_to_notebook(args.source, args.target)}")
+        return 0
+    root = Path(args.root).resolve()
+    if not (root / "nbgrader_config.py").exists():
+        parser.error(f"{root} is not a course root (no nbgrader_config.py); pass --root")
+
+    if args.command == "release":
+        names = assignments(root) if args.all else [args.assignment]
+        if names == [None]:
+            parser.error("name an assignment or pass --all")
+        for name in names:
+            print(f"released {release(root, name, quiet=True)}")
+        return 0
+
+    try:
+        result = grade(root, args.assignment, jobs=args.jobs, timeout=args.timeout)
+    except ValueError as err:
+        parser.error(str(err))
+    print_summary(result, args.assignment)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

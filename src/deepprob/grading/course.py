@@ -1,0 +1,224 @@
+"""The instructor's workflow: release exercises, collect, autograde, feed back, export.
+
+Every step calls nbgrader's own command line in the course root, so what this
+module does is exactly what an instructor could type; it adds the glue that
+nbgrader leaves to each course: LMS zips, a summary per student, keeping going
+when one submission is broken, and never regrading what did not change.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["CourseResult", "assignments", "release", "grade", "submission_scores", "nbgrader"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # nbgrader runs `alembic` by name: the environment's bin/ goes first.
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("TF_USE_LEGACY_KERAS", "1")
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def nbgrader(root: Path | str, *args: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in the course root ``root``.
+
+    Parameters
+    ----------
+    root : path
+        Course root (the folder with ``nbgrader_config.py``).
+    *args : str
+        Arguments of the nbgrader command line, e.g. ``"autograde", "ex01_maximum_likelihood"``.
+    check : bool
+        Raise ``subprocess.CalledProcessError`` on a non-zero exit status.
+    quiet : bool
+        Capture the output instead of printing it.
+
+    Returns
+    -------
+    subprocess.CompletedProcess
+    """
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    kwargs = dict(cwd=root, env=_env(), text=True)
+    if quiet:
+        kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    result = subprocess.run(cmd, **kwargs)
+    if check and result.returncode != 0:
+        raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout)
+    return result
+
+
+def assignments(root: Path | str) -> list[str]:
+    """Names of the assignments in ``root/solutions`` (``<name>/<name>.ipynb``), sorted."""
+    src = Path(root) / "solutions"
+    return sorted(p.name for p in src.iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+def _in_gradebook(root: Path, assignment: str) -> bool:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(_db_url(root)) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            return False
+        return True
+
+
+def _db_url(root: Path) -> str:
+    return "sqlite:///" + str(Path(root).resolve() / "gradebook.db")
+
+
+def release(root: Path | str, assignment: str, quiet: bool = False) -> Path:
+    """Generate the student version ``exercises/<assignment>`` from ``solutions/``.
+
+    Also records the assignment's graded cells in the gradebook, which autograding
+    needs. Returns the release folder.
+    """
+    root = Path(root)
+    nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=WARN", quiet=quiet)
+    return root / "exercises" / assignment
+
+
+@dataclass
+class CourseResult:
+    """Scores of one assignment after :func:`grade`.
+
+    Attributes
+    ----------
+    scores : dict
+        ``student_id -> (score, max_score, needs_manual_grade)``.
+    failed : list of str
+        Students whose submission could not be autograded (see the nbgrader log).
+    csv_path : Path
+        The exported ``grades.csv``.
+    """
+
+    scores: dict[str, tuple[float, float, bool]] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    csv_path: Path | None = None
+
+
+def submission_scores(root: Path | str, assignment: str) -> dict[str, tuple[float, float, bool]]:
+    """Read ``student_id -> (score, max_score, needs_manual_grade)`` from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(_db_url(Path(root))) as gb:
+        for sub in gb.assignment_submissions(assignment):
+            out[sub.student_id] = (float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade))
+    return out
+
+
+def _submitted_students(root: Path, assignment: str) -> list[str]:
+    sub = root / "submitted"
+    if not sub.is_dir():
+        return []
+    return sorted(p.name for p in sub.iterdir() if (p / assignment).is_dir())
+
+
+def grade(root: Path | str, assignment: str, jobs: int = 1, timeout: int | None = None, quiet: bool = False) -> CourseResult:
+    """Collect, autograde, generate feedback and export grades for one assignment.
+
+    1. If the gradebook does not know the assignment yet, record it
+       (``generate_assignment``).
+    2. LMS zips in ``downloaded/<assignment>/archive/`` are unpacked into
+       ``submitted/`` (``zip_collect``).
+    3. ``autograde``: only submissions that are new or changed since their last
+       grading are executed (nbgrader compares timestamps); manual grades are kept.
+       A submission that fails is reported and does not stop the others.
+    4. ``generate_feedback`` (hidden tests redacted, see
+       :class:`deepprob.grading.feedback.RedactHiddenTests`) and ``export`` to
+       ``grades.csv``.
+
+    Parameters
+    ----------
+    root : path
+        Course root.
+    assignment : str
+        Assignment name, e.g. ``"ex01_maximum_likelihood"``.
+    jobs : int
+        Students graded at once (separate nbgrader processes).
+    timeout : int, optional
+        Per-cell execution timeout in seconds (overrides ``nbgrader_config.py``).
+    quiet : bool
+        Capture nbgrader's output instead of printing it.
+
+    Returns
+    -------
+    CourseResult
+
+    Raises
+    ------
+    ValueError
+        If ``assignment`` is not one of the course's assignments.
+    """
+    root = Path(root).resolve()
+    if assignment not in assignments(root):
+        raise ValueError(f"unknown assignment {assignment!r}; choose one of {assignments(root)}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if not _in_gradebook(root, assignment):
+        release(root, assignment, quiet=True)
+    archive = root / "downloaded" / assignment / "archive"
+    if archive.is_dir() and any(archive.iterdir()):
+        nbgrader(root, "zip_collect", assignment, "--force", quiet=quiet)
+
+    extra = [f"--Execute.timeout={int(timeout)}"] if timeout else []
+    students = _submitted_students(root, assignment)
+    failed: list[str] = []
+    if jobs == 1:
+        result = nbgrader(root, "autograde", assignment, "--create", *extra, check=False, quiet=True)
+        failed = _failed_from_log(result.stdout or "", students)
+        if not quiet:
+            print(result.stdout)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(student: str) -> tuple[str, int]:
+            r = nbgrader(root, "autograde", assignment, "--create", f"--student={student}", *extra, check=False, quiet=True)
+            return student, r.returncode
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            failed = [s for s, rc in pool.map(one, students) if rc != 0]
+
+    nbgrader(root, "generate_feedback", assignment, "--force", "--log-level=WARN", check=False, quiet=quiet)
+    csv_path = root / "grades.csv"
+    nbgrader(root, "export", f"--to={csv_path}", "--log-level=WARN", check=False, quiet=True)
+    scores = submission_scores(root, assignment)
+    return CourseResult(scores=scores, failed=sorted(set(failed)), csv_path=csv_path)
+
+
+def _failed_from_log(log: str, students: list[str]) -> list[str]:
+    failed = []
+    for line in log.splitlines():
+        if "error" in line.lower() and "processing" in line.lower():
+            failed += [s for s in students if f"/{s}/" in line or f" {s} " in line or f"'{s}'" in line]
+    return failed
+
+
+def print_summary(result: CourseResult, assignment: str) -> None:
+    """Print one line per student: score, maximum and what still needs a human."""
+    print(f"\n{assignment}: {len(result.scores)} submission(s)")
+    print(f"{'student':<24}{'score':>8}{'max':>8}  status")
+    for student, (score, max_score, manual) in sorted(result.scores.items()):
+        status = []
+        if student in result.failed:
+            status.append("AUTOGRADE ERROR (see log)")
+        if manual:
+            status.append("needs manual grading")
+        print(f"{student:<24}{score:>8.1f}{max_score:>8.1f}  {', '.join(status) or 'done'}")
+    for student in result.failed:
+        if student not in result.scores:
+            print(f"{student:<24}{'-':>8}{'-':>8}  AUTOGRADE ERROR (see log)")
+    if result.csv_path is not None and result.csv_path.exists():
+        with open(result.csv_path) as fh:
+            rows = sum(1 for _ in csv.reader(fh)) - 1
+        print(f"grades: {result.csv_path} ({rows} rows); feedback: feedback/<student>/{assignment}/")
