@@ -22,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help install book test exercises grade clean
+.PHONY: help install vendor book test exercises grade clean
 
 help:
 	@echo "make book       build the HTML book (_build/html/index.html)"
@@ -41,11 +41,31 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# The ipywidgets HTML manager and RequireJS come from the npm registry at build
+# time (not committed, not loaded from a CDN by readers).
+VENDOR := _build/vendor
+WIDGETS_JS := $(VENDOR)/widgets/embed-amd.js
+HTML_MANAGER := @jupyter-widgets/html-manager@1.0.6
+REQUIREJS := requirejs@2.3.7
+
+$(WIDGETS_JS):
+	rm -rf $(VENDOR)/npm && mkdir -p $(VENDOR)/npm $(VENDOR)/widgets
+	cd $(VENDOR)/npm && npm pack --silent $(HTML_MANAGER) $(REQUIREJS) >/dev/null
+	cd $(VENDOR)/npm && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cp $(VENDOR)/npm/requirejs-*/package/require.js $(VENDOR)/widgets/require.js
+	cd $(VENDOR)/npm/jupyter-widgets-html-manager-*/package/dist && \
+	  cp embed-amd.js libembed-amd.js *.woff *.woff2 *.ttf *.eot *.svg $(abspath $(VENDOR))/widgets/
+	rm -rf $(VENDOR)/npm
+
+vendor: $(WIDGETS_JS)
+
 # Chapters are executed (and cached in _build/.jupyter_cache); exercise pages are
 # rendered unexecuted. Progress bars are switched off in the static pages.
-book: $(STAMP)
+# _build/book-html.zip is the whole site, readable offline once unpacked.
+book: $(STAMP) $(WIDGETS_JS)
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going
-	@echo "Open _build/html/index.html"
+	rm -f _build/book-html.zip && cd _build && $(BIN)/python -m zipfile -c book-html.zip html/
+	@echo "Open _build/html/index.html (or unpack _build/book-html.zip anywhere)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -19,3 +19,18 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def book_build(root):
+    """Build the book once per session with the README's command, ``make book``.
+
+    Shares ``_build/`` (and its execution cache) with a developer's own
+    ``make book``, so only chapters that changed are executed again.
+    """
+    import subprocess
+
+    env = dict(os.environ)
+    env.pop("MAKEFLAGS", None)
+    result = subprocess.run(["make", "-s", "book"], cwd=root, env=env, capture_output=True, text=True)
+    return result

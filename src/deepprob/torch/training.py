@@ -1,6 +1,7 @@
 """A small, seeded training loop with a progress bar."""
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import torch
@@ -64,7 +65,8 @@ def fit(
         Seeds the parameter-free randomness of the loop (shuffling, and torch's
         global generator for layers that sample).
     progress : bool
-        Show a tqdm progress bar (switched off everywhere by ``TQDM_DISABLE=1``).
+        Show a tqdm progress bar (also switched off by the environment variable
+        ``TQDM_DISABLE=1``, which the book build sets).
     description : str
         Label of the progress bar.
 
@@ -90,8 +92,10 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history: list[float] = []
     model.train()
-    # Pass `disable` only when asked: tqdm then honours TQDM_DISABLE=1 (set by the book build).
-    bar = tqdm(range(epochs), desc=description, leave=False, **({} if progress else {"disable": True}))
+    # TQDM_DISABLE=1 (set by the book build) must also stop tqdm.notebook from creating
+    # its widgets, which it does before reading the variable.
+    disable = not progress or os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes")
+    bar = tqdm(range(epochs), desc=description, leave=False, disable=disable)
     for _ in bar:
         order = torch.randperm(n, generator=generator)
         total = 0.0
