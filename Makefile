@@ -67,8 +67,10 @@ book: $(STAMP) $(WIDGETS_JS)
 	rm -f _build/book-html.zip && cd _build && $(BIN)/python -m zipfile -c book-html.zip html/
 	@echo "Open _build/html/index.html (or unpack _build/book-html.zip anywhere)"
 
-test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Two workers: the book build and the autograde batches run side by side; all
+# cases of one assignment (one autograde run) stay on one worker.
+test: $(STAMP) $(WIDGETS_JS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 exercises: $(STAMP)
 	$(BIN)/python -m deepprob.grading release --all

@@ -24,8 +24,10 @@ MODULES = {
     mod.ASSIGNMENT: mod
     for mod in (importlib.import_module(f"contracts.{m.name}") for m in pkgutil.iter_modules(contracts.__path__))
 }
+# All cases of an assignment share one autograde run: with pytest-xdist they must
+# land on the same worker (`--dist loadgroup`).
 PARAMS = [
-    pytest.param(assignment, case, id=f"{assignment}-{case.name}")
+    pytest.param(assignment, case, id=f"{assignment}-{case.name}", marks=pytest.mark.xdist_group(assignment))
     for assignment, mod in sorted(MODULES.items())
     for case in mod.CASES
 ]
