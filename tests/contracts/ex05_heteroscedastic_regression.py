@@ -1,0 +1,229 @@
+"""Grading contract of ex05_heteroscedastic_regression: correct variants and common mistakes.
+
+Every case replaces the one solution cell, ``HeteroscedasticMLP``, by a whole
+class. The training test (``test_training``) uses a fixed routine; its
+thresholds (held-out NLL < 0.50 nats, 90% coverage in [0.80, 0.96]) were set
+from the reference over 20 initialisation seeds (see the solution notebook).
+"""
+from deepprob.grading import Case
+
+ASSIGNMENT = "ex05_heteroscedastic_regression"
+
+OUT, POS, GRAD, TRAIN = "test_output", "test_positive_scale", "test_gradients", "test_training"
+CELL = "HeteroscedasticMLP"
+
+HEADER = (
+    "class HeteroscedasticMLP(nn.Module):\n"
+    "    def __init__(self, in_features, hidden_features):\n"
+    "        super().__init__()\n"
+)
+
+# The reference body, with a hook for the scale transform and the returned object.
+TWO_LAYER_INIT = (
+    "        self.body = nn.Sequential(nn.Linear(in_features, hidden_features), nn.Tanh(),\n"
+    "                                  nn.Linear(hidden_features, hidden_features), nn.Tanh())\n"
+    "        self.head = nn.Linear(hidden_features, 2)\n"
+)
+
+
+def mlp(forward_body: str, init: str = TWO_LAYER_INIT) -> str:
+    """A class with the reference layers and the given forward body (after ``out = ...``)."""
+    return (
+        HEADER + init + "\n"
+        "    def forward(self, x):\n"
+        "        out = self.head(self.body(x))\n"
+        + forward_body
+        + "\n"
+    )
+
+
+def scale_transform(expr: str) -> str:
+    """Reference class with ``scale = <expr>`` where ``raw = out[:, 1:]``."""
+    return mlp(
+        "        raw = out[:, 1:]\n"
+        f"        scale = {expr}\n"
+        "        return torch.distributions.Normal(out[:, :1], scale)"
+    )
+
+
+CORRECT = [
+    Case(
+        "correct_two_networks",
+        "full",
+        description="Vink's layout: separate ReLU networks for the mean and the log-scale, softplus + floor",
+        replace={
+            CELL: HEADER
+            + "        def net():\n"
+            "            return nn.Sequential(nn.Linear(in_features, hidden_features), nn.ReLU(),\n"
+            "                                 nn.Linear(hidden_features, hidden_features), nn.ReLU(),\n"
+            "                                 nn.Linear(hidden_features, 1))\n"
+            "        self.mu = net()\n"
+            "        self.rho = net()\n"
+            "\n"
+            "    def forward(self, x):\n"
+            "        return torch.distributions.Normal(self.mu(x), F.softplus(self.rho(x)).clamp_min(1e-4))\n"
+        },
+    ),
+    Case(
+        "correct_one_layer_logaddexp",
+        "full",
+        description="one tanh hidden layer, float64 internally, sigma = logaddexp(0, r) + 1e-3 as a Parameter-free module",
+        replace={
+            CELL: HEADER
+            + "        self.hidden = nn.Linear(in_features, hidden_features)\n"
+            "        self.mean = nn.Linear(hidden_features, 1)\n"
+            "        self.raw_scale = nn.Linear(hidden_features, 1)\n"
+            "\n"
+            "    def forward(self, x):\n"
+            "        h = torch.tanh(self.hidden(x))\n"
+            "        r = self.raw_scale(h)\n"
+            "        sigma = torch.logaddexp(torch.zeros_like(r), r) + 1e-3\n"
+            "        return torch.distributions.Normal(loc=self.mean(h), scale=sigma)\n"
+        },
+    ),
+    Case(
+        "correct_exp_clamped",
+        "full",
+        description="exp of a clamped log-scale plus a floor, SiLU hidden layers",
+        replace={
+            CELL: HEADER
+            + "        self.net = nn.Sequential(nn.Linear(in_features, hidden_features), nn.SiLU(),\n"
+            "                                 nn.Linear(hidden_features, hidden_features), nn.SiLU(),\n"
+            "                                 nn.Linear(hidden_features, 2))\n"
+            "\n"
+            "    def forward(self, x):\n"
+            "        mu, log_sigma = self.net(x).chunk(2, dim=-1)\n"
+            "        return torch.distributions.Normal(mu, torch.exp(log_sigma.clamp(-7.0, 7.0)) + 1e-3)\n"
+        },
+    ),
+]
+
+# Shape and type mistakes: each loses test_output.
+WRONG_OUTPUT = [
+    ("returns_tuple", "returns the tuple (mu, sigma) instead of a Normal",
+     mlp("        return out[:, :1], F.softplus(out[:, 1:]) + 1e-3")),
+    ("batch_shape_n", "batch shape (N,) instead of (N, 1)",
+     mlp("        return torch.distributions.Normal(out[:, 0], F.softplus(out[:, 1]) + 1e-3)")),
+    ("broadcast_n_by_n", "loc of shape (N,) with scale of shape (N, 1): broadcasts to (N, N)",
+     mlp("        return torch.distributions.Normal(out[:, 0], F.softplus(out[:, 1:]) + 1e-3)")),
+    ("independent_event", "wrapped in Independent: batch shape (N,), event shape (1,)",
+     mlp("        base = torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)\n"
+         "        return torch.distributions.Independent(base, 1)")),
+    ("one_normal_two_outputs", "one Normal over both outputs: batch shape (N, 2)",
+     mlp("        return torch.distributions.Normal(out, F.softplus(out) + 1e-3)")),
+    ("in_features_hardcoded", "the first layer ignores in_features (always 1 input)",
+     mlp("        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)",
+         init=TWO_LAYER_INIT.replace("nn.Linear(in_features,", "nn.Linear(1,"))),
+]
+
+# Positivity mistakes: each loses test_positive_scale.
+WRONG_POSITIVE = [
+    ("raw_linear_scale", "the raw linear output used as the scale (no positivity transform)",
+     scale_transform("raw")),
+    ("relu_scale", "ReLU as the positivity transform (zero for negative outputs)",
+     scale_transform("F.relu(raw)")),
+    ("sqrt_of_raw_variance", "the raw output taken as a variance and square-rooted (NaN when negative)",
+     scale_transform("torch.sqrt(raw)")),
+    ("tanh_scale", "tanh as the positivity transform (negative half the time)",
+     scale_transform("torch.tanh(raw)")),
+    ("elu_scale", "ELU without the +1 (negative down to -1)",
+     scale_transform("F.elu(raw)")),
+    ("softplus_no_floor_log", "log of softplus as the scale (negative below softplus = 1)",
+     scale_transform("torch.log(F.softplus(raw) + 1e-3)")),
+]
+
+# Gradient mistakes: each loses test_gradients.
+WRONG_GRADIENTS = [
+    ("detached_loc", "the mean detached from the graph",
+     mlp("        return torch.distributions.Normal(out[:, :1].detach(), F.softplus(out[:, 1:]) + 1e-3)")),
+    ("no_grad_forward", "forward wrapped in torch.no_grad()",
+     HEADER + TWO_LAYER_INIT + "\n"
+     "    def forward(self, x):\n"
+     "        with torch.no_grad():\n"
+     "            out = self.head(self.body(x))\n"
+     "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)\n"),
+    ("numpy_round_trip", "the outputs converted through numpy",
+     mlp("        out = torch.tensor(out.detach().numpy())\n"
+         "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)")),
+    ("detached_scale", "the scale computed from a detached output",
+     mlp("        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:].detach()) + 1e-3)")),
+]
+
+# Modelling mistakes: each loses test_training (and some test_gradients too).
+HOMOSCEDASTIC = (
+    HEADER
+    + "        self.net = nn.Sequential(nn.Linear(in_features, hidden_features), nn.Tanh(),\n"
+    "                                 nn.Linear(hidden_features, hidden_features), nn.Tanh(),\n"
+    "                                 nn.Linear(hidden_features, 1))\n"
+    "        self.raw_sigma = nn.Parameter(torch.zeros(1))\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        mu = self.net(x)\n"
+    "        return torch.distributions.Normal(mu, (F.softplus(self.raw_sigma) + 1e-3).expand_as(mu))\n"
+)
+FIXED_SIGMA = (
+    HEADER
+    + "        self.net = nn.Sequential(nn.Linear(in_features, hidden_features), nn.Tanh(),\n"
+    "                                 nn.Linear(hidden_features, hidden_features), nn.Tanh(),\n"
+    "                                 nn.Linear(hidden_features, 1))\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        mu = self.net(x)\n"
+    "        return torch.distributions.Normal(mu, torch.ones_like(mu))\n"
+)
+WRONG_TRAINING = [
+    ("homoscedastic", "one learnt sigma for every input", HOMOSCEDASTIC, (GRAD, TRAIN)),
+    ("fixed_sigma_one", "a mean-only network with sigma fixed to 1", FIXED_SIGMA, (GRAD, TRAIN)),
+    ("no_hidden_layer", "a linear model (no hidden layer)",
+     HEADER + "        self.linear = nn.Linear(in_features, 2)\n\n"
+     "    def forward(self, x):\n"
+     "        out = self.linear(x)\n"
+     "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)\n",
+     (TRAIN,)),
+    ("no_nonlinearity", "hidden layers without an activation (a linear model in disguise)",
+     mlp("        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)",
+         init="        self.body = nn.Sequential(nn.Linear(in_features, hidden_features),\n"
+              "                                  nn.Linear(hidden_features, hidden_features))\n"
+              "        self.head = nn.Linear(hidden_features, 2)\n"),
+     (TRAIN,)),
+    ("activation_on_output", "tanh after the output layer: the mean is stuck in (-1, 1)",
+     mlp("        out = torch.tanh(out)\n"
+         "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)"),
+     (TRAIN,)),
+    ("large_floor", "a floor of 0.5 on sigma, larger than the smallest true noise",
+     scale_transform("F.softplus(raw) + 0.5"), (TRAIN,)),
+    ("scale_from_input", "the scale a function of the input alone (softplus of x), not learnt",
+     mlp("        return torch.distributions.Normal(out[:, :1], F.softplus(x[:, :1]) + 1e-3)"),
+     (GRAD, TRAIN)),
+]
+
+WRONG = (
+    [Case(f"out_{n}", "partial", replace={CELL: s}, must_lose=(OUT,), description=d) for n, d, s in WRONG_OUTPUT]
+    + [Case(f"pos_{n}", "partial", replace={CELL: s}, must_lose=(POS,), description=d) for n, d, s in WRONG_POSITIVE]
+    + [Case(f"grad_{n}", "partial", replace={CELL: s}, must_lose=(GRAD,), description=d)
+       for n, d, s in WRONG_GRADIENTS]
+    + [Case(f"train_{n}", "partial", replace={CELL: s}, must_lose=lose, description=d)
+       for n, d, s, lose in WRONG_TRAINING]
+)
+
+ROBUSTNESS = [
+    Case("solution", "full", description="the reference solution"),
+    Case("blank", "zero", blank=True, description="the release as handed out"),
+    Case("tampered_test_cell", "partial", must_lose=(TRAIN,),
+         replace={TRAIN: "print('all good')", CELL: HOMOSCEDASTIC},
+         description="a homoscedastic model whose training test was replaced: restored, still fails"),
+    Case("tampered_test_correct", "full", replace={OUT: "pass"},
+         description="a test cell edited by a correct student: restored, full marks"),
+    Case("deleted_test_cell", "partial", must_lose=(POS,), delete=(POS,),
+         replace={CELL: scale_transform("raw")},
+         description="a wrong answer whose test cell was deleted: restored, still fails"),
+    Case("raises_at_definition", "partial", must_lose=(OUT, POS, GRAD, TRAIN),
+         replace={CELL: "raise RuntimeError('student bug')\n"},
+         description="a solution cell that raises: every part scores 0, the batch goes on"),
+    Case("infinite_loop", "partial", must_lose=(TRAIN,),
+         replace={CELL: mlp("        while x.shape[0] > 5000:\n            pass\n"
+                            "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)")},
+         description="a forward that never returns for the 10 000 test points: the cell times out"),
+]
+
+CASES = CORRECT + WRONG + ROBUSTNESS
