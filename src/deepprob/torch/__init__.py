@@ -1,13 +1,30 @@
 """PyTorch side of the course: ``from deepprob import torch as dpt``.
 
-Imports PyTorch (and only PyTorch).
+Imports PyTorch (and only PyTorch). One module per idea:
+
+=============  ==========================================================
+``losses``     Gaussian and Bernoulli NLL, prior reweighting (chapter 1)
+``training``   a seeded training loop with a progress bar
+``kl``         analytic and Monte Carlo KL divergences (chapter 3)
+``gradients``  reparameterization, pathwise and score-function gradients (chapter 4)
+``models``     heteroscedastic networks, beta-NLL, ensembles (chapter 5)
+``layers``     Bayes by Backprop: ``LinearVariational``, ``BayesianMLP`` (chapter 6)
+``dropout``    MC dropout prediction and test log-likelihood (chapter 7)
+``mdn``        mixture density networks (chapter 8)
+=============  ==========================================================
 """
-from . import losses, training
+from . import dropout, gradients, kl, layers, losses, mdn, models, training
 from .losses import bernoulli_nll, gaussian_nll, reweight_probabilities
 from .training import fit, seed_everything
 
 __all__ = [
+    "dropout",
+    "gradients",
+    "kl",
+    "layers",
     "losses",
+    "mdn",
+    "models",
     "training",
     "gaussian_nll",
     "bernoulli_nll",
