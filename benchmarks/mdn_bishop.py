@@ -102,13 +102,73 @@ def run(quick=False, seed=0, **overrides):
     return rows
 
 
+def write_csv(path, rows, *, n_train, seed, argv, seconds):
+    """Write ``rows`` as CSV at ``path`` (same columns as ``benchmarks/uncertainty.py --csv``, plus the
+    paired gap) and the provenance (command, date, machine, git commit) at ``path + '.meta.json'``.
+
+    NLL and gap in nats per held-out point (20 000 points), gap to ``BishopInverse.ORACLE_NLL``;
+    ``coverage90`` of the central 90% interval by PIT; no CRPS (empty); ``fit_s`` the training time.
+    """
+    import csv
+    import datetime
+    import json
+    import os
+    import platform
+    import shlex
+    import subprocess
+    from pathlib import Path
+
+    columns = ["dataset", "method", "n_train", "seed", "nll", "nll_se", "gap", "coverage90", "crps", "fit_s",
+               "predict_s", "paired_gap", "paired_se"]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def fmt(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return ""
+        return f"{v:.6g}" if isinstance(v, float) else v
+
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: fmt(v) for k, v in {
+                "dataset": "bishop_inverse", "method": r["method"], "n_train": n_train, "seed": seed,
+                "nll": r["nll"], "nll_se": r["se"], "gap": r["gap"], "coverage90": r["coverage90"], "crps": None,
+                "fit_s": r["fit_s"], "predict_s": None, "paired_gap": r.get("paired_gap"),
+                "paired_se": r.get("paired_se")}.items()})
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10).stdout.strip() or None
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "benchmarks"], cwd=root, capture_output=True,
+                                    text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = None, None
+    meta = {
+        "command": shlex.join(["python", "benchmarks/mdn_bishop.py", *argv]),
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "nproc": os.cpu_count(),
+                    "torch_threads": torch.get_num_threads(), "load_avg_at_end": list(os.getloadavg())},
+        "git_commit": commit,
+        "benchmarks_dir_modified": dirty,
+        "oracle_nll": ORACLE,
+        "n_test": 20_000,
+        "total_s": seconds,
+        "columns": write_csv.__doc__,
+    }
+    Path(str(path) + ".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller data and fewer epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="override the MDN's epochs")
     parser.add_argument("--components", type=int, default=None, help="override the MDN's number of components")
+    parser.add_argument("--csv", metavar="PATH", help="also write the rows as CSV to PATH (and PATH.meta.json)")
     args = parser.parse_args()
+    start = time.perf_counter()
     overrides = {k: v for k, v in (("epochs", args.epochs), ("n_components", args.components)) if v is not None}
     rows = run(quick=args.quick, seed=args.seed, **overrides)
     print(f"Bishop's inverse problem, oracle expected NLL {ORACLE:.4f} nats; target: MDN gap <= 0.10 nats")
@@ -119,6 +179,11 @@ def main():
     print(f"MDN gap to the oracle: {mdn_gap:.3f} nats -> {'PASS' if mdn_gap <= 0.10 else 'FAIL'} (target 0.10)")
     print(f"paired gap on the same test points (MDN NLL - oracle NLL): {rows[0]['paired_gap']:.3f} "
           f"± {rows[0]['paired_se']:.3f} nats")
+    if args.csv:
+        import sys
+
+        write_csv(args.csv, rows, n_train=4000 if args.quick else 20_000, seed=args.seed, argv=sys.argv[1:],
+                  seconds=time.perf_counter() - start)
 
 
 if __name__ == "__main__":
