@@ -31,6 +31,10 @@ import math
 import numbers
 
 import numpy as np
+
+from ._validation import as_float_array as _array
+from ._validation import broadcast as _broadcast
+from ._validation import scalar_or_array as _out
 from scipy import stats
 
 from deepprob.metrics import gaussian_log_prob
@@ -53,17 +57,6 @@ def _check_n(n, name="n", minimum=1):
     return int(n)
 
 
-def _array(value, name):
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be numeric (array-like of floats); got {type(value).__name__}. "
-            "Convert tensors with .detach().cpu().numpy()."
-        ) from exc
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN; remove the missing values first.")
-    return arr
 
 
 def _level(level):
@@ -74,19 +67,7 @@ def _level(level):
     return float(level)
 
 
-def _broadcast(**arrays):
-    try:
-        return np.broadcast_arrays(*arrays.values())
-    except ValueError:
-        desc = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
-        raise ValueError(
-            f"shapes do not broadcast: {desc}. Give them the same shape, e.g. (N, 1)."
-        ) from None
 
-
-def _out(arr):
-    arr = np.asarray(arr)
-    return float(arr) if arr.ndim == 0 else arr
 
 
 # ------------------------------------------------------------- Vink's toy problem

@@ -34,6 +34,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from ._validation import as_float_array as _array
+from ._validation import broadcast as _broadcast
+from ._validation import scalar_or_array as _out
 from scipy import special, stats
 
 __all__ = [
@@ -53,18 +57,6 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 # --------------------------------------------------------------------------- helpers
-def _array(value, name):
-    """Convert ``value`` to a float64 array; NaN is refused."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be numeric (array-like of floats); got {type(value).__name__}. "
-            "Convert tensors with .detach().cpu().numpy()."
-        ) from exc
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN; remove or impute the missing values first.")
-    return arr
 
 
 def _positive(sigma, name="sigma"):
@@ -79,18 +71,6 @@ def _positive(sigma, name="sigma"):
     return arr
 
 
-def _broadcast(**arrays):
-    """Broadcast named arrays, raising a ValueError that lists their shapes."""
-    shapes = {k: np.shape(v) for k, v in arrays.items()}
-    try:
-        out = np.broadcast_arrays(*arrays.values())
-    except ValueError:
-        desc = ", ".join(f"{k} {s}" for k, s in shapes.items())
-        raise ValueError(
-            f"shapes do not broadcast: {desc}. Reshape the arrays so they match, "
-            "e.g. y.reshape(-1, 1) or mu.reshape(-1)."
-        ) from None
-    return out
 
 
 def _broadcast_strict(**arrays):
@@ -120,11 +100,6 @@ def _level(level, name="level"):
         )
     return arr
 
-
-def _out(arr):
-    """Return a Python float for 0-d results, the array otherwise."""
-    arr = np.asarray(arr)
-    return float(arr) if arr.ndim == 0 else arr
 
 
 # ------------------------------------------------------------------------------ NLL

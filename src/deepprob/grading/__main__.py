@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("assignment")
     p_grade.add_argument("--jobs", type=int, default=1, help="students graded in parallel")
     p_grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    p_grade.add_argument("--db-url", default=None, help="gradebook URL (default $DEEPPROB_DB_URL or gradebook.db)")
+    p_grade.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    p_sbx = sub.add_parser("sandbox", help="say whether the grading sandbox works on this machine")
     p_nb = sub.add_parser("notebook", help="write an nbgrader .ipynb from a jupytext percent script")
     p_nb.add_argument("source", help="percent-format .py with nbgrader={...} cell metadata")
     p_nb.add_argument("target", help="the .ipynb to write, e.g. solutions/<name>/<name>.ipynb")
@@ -28,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"wrote {percent_to_notebook(args.source, args.target)}")
         return 0
+    if args.command == "sandbox":
+        from .sandbox import main as sandbox_main
+
+        return sandbox_main(["--check"])
     root = Path(args.root).resolve()
     if not (root / "nbgrader_config.py").exists():
         parser.error(f"{root} is not a course root (no nbgrader_config.py); pass --root")
@@ -41,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        result = grade(root, args.assignment, jobs=args.jobs, timeout=args.timeout)
+        result = grade(root, args.assignment, jobs=args.jobs, timeout=args.timeout, db_url=args.db_url, force=args.force)
     except ValueError as err:
         parser.error(str(err))
     print_summary(result, args.assignment)

@@ -61,10 +61,10 @@ def assignments(root: Path | str) -> list[str]:
     return sorted(p.name for p in src.iterdir() if (p / f"{p.name}.ipynb").exists())
 
 
-def _in_gradebook(root: Path, assignment: str) -> bool:
+def _in_gradebook(root: Path, assignment: str, url: str | None = None) -> bool:
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(_db_url(root)) as gb:
+    with Gradebook(url or _db_url(root)) as gb:
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
@@ -73,7 +73,8 @@ def _in_gradebook(root: Path, assignment: str) -> bool:
 
 
 def _db_url(root: Path) -> str:
-    return "sqlite:///" + str(Path(root).resolve() / "gradebook.db")
+    """The gradebook: ``$DEEPPROB_DB_URL`` (e.g. PostgreSQL) or ``<root>/gradebook.db``."""
+    return os.environ.get("DEEPPROB_DB_URL") or "sqlite:///" + str(Path(root).resolve() / "gradebook.db")
 
 
 def release(root: Path | str, assignment: str, quiet: bool = False) -> Path:
@@ -99,19 +100,25 @@ class CourseResult:
         Students whose submission could not be autograded (see the nbgrader log).
     csv_path : Path
         The exported ``grades.csv``.
+    graded : list of str
+        Students (re)graded by this run; the others were unchanged.
+    renamed : list of str
+        Students whose only notebook was renamed to the assignment's name.
     """
 
     scores: dict[str, tuple[float, float, bool]] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
     csv_path: Path | None = None
+    graded: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
 
 
-def submission_scores(root: Path | str, assignment: str) -> dict[str, tuple[float, float, bool]]:
+def submission_scores(root: Path | str, assignment: str, db_url: str | None = None) -> dict[str, tuple[float, float, bool]]:
     """Read ``student_id -> (score, max_score, needs_manual_grade)`` from the gradebook."""
     from nbgrader.api import Gradebook
 
     out = {}
-    with Gradebook(_db_url(Path(root))) as gb:
+    with Gradebook(db_url or _db_url(Path(root))) as gb:
         for sub in gb.assignment_submissions(assignment):
             out[sub.student_id] = (float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade))
     return out
@@ -124,16 +131,32 @@ def _submitted_students(root: Path, assignment: str) -> list[str]:
     return sorted(p.name for p in sub.iterdir() if (p / assignment).is_dir())
 
 
-def grade(root: Path | str, assignment: str, jobs: int = 1, timeout: int | None = None, quiet: bool = False) -> CourseResult:
+def grade(
+    root: Path | str,
+    assignment: str,
+    jobs: int = 1,
+    timeout: int | None = None,
+    quiet: bool = False,
+    db_url: str | None = None,
+    force: bool = False,
+) -> CourseResult:
     """Collect, autograde, generate feedback and export grades for one assignment.
 
     1. If the gradebook does not know the assignment yet, record it
        (``generate_assignment``).
     2. LMS zips in ``downloaded/<assignment>/archive/`` are unpacked into
-       ``submitted/`` (``zip_collect``).
-    3. ``autograde``: only submissions that are new or changed since their last
-       grading are executed (nbgrader compares timestamps); manual grades are kept.
-       A submission that fails is reported and does not stop the others.
+       ``submitted/`` (``zip_collect``); a submission whose only notebook has
+       another name (``ex01_maximum_likelihood (1).ipynb``) is renamed.
+    3. ``autograde``, only for what changed: each graded submission's
+       fingerprint (SHA-256 of its files) is kept in
+       ``autograded/.ledger/<assignment>/<student>.json``; a submission is
+       graded again only if its files changed, its ledger entry or autograded
+       notebook is missing (a crash halfway), or ``force``. Manual grades and
+       comments stay in the gradebook (nbgrader keeps them and flags the
+       notebook for review). ``jobs`` worker processes share the students
+       (:mod:`deepprob.grading.worker`); SQLite writes are serialised by a file
+       lock, PostgreSQL takes concurrent writers. A submission that fails is
+       reported and does not stop the others.
     4. ``generate_feedback`` (hidden tests redacted, see
        :class:`deepprob.grading.feedback.RedactHiddenTests`) and ``export`` to
        ``grades.csv``.
@@ -145,11 +168,16 @@ def grade(root: Path | str, assignment: str, jobs: int = 1, timeout: int | None 
     assignment : str
         Assignment name, e.g. ``"ex01_maximum_likelihood"``.
     jobs : int
-        Students graded at once (separate nbgrader processes).
+        Worker processes grading at once.
     timeout : int, optional
         Per-cell execution timeout in seconds (overrides ``nbgrader_config.py``).
     quiet : bool
         Capture nbgrader's output instead of printing it.
+    db_url : str, optional
+        Gradebook URL, e.g. ``postgresql://user:pw@host/db``; default the
+        ``DEEPPROB_DB_URL`` environment variable, else ``sqlite:///<root>/gradebook.db``.
+    force : bool
+        Regrade every submission.
 
     Returns
     -------
@@ -158,42 +186,115 @@ def grade(root: Path | str, assignment: str, jobs: int = 1, timeout: int | None 
     Raises
     ------
     ValueError
-        If ``assignment`` is not one of the course's assignments.
+        If ``assignment`` is not one of the course's assignments, or ``jobs < 1``.
     """
+    from .worker import fingerprint, read_ledger
+
     root = Path(root).resolve()
     if assignment not in assignments(root):
         raise ValueError(f"unknown assignment {assignment!r}; choose one of {assignments(root)}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    if not _in_gradebook(root, assignment):
-        release(root, assignment, quiet=True)
+    url = db_url or _db_url(root)
+    dbarg = f"--CourseDirectory.db_url={url}"
+    if not _in_gradebook(root, assignment, url):
+        nbgrader(root, "generate_assignment", assignment, "--force", "--log-level=WARN", dbarg, quiet=True)
     archive = root / "downloaded" / assignment / "archive"
     if archive.is_dir() and any(archive.iterdir()):
-        nbgrader(root, "zip_collect", assignment, "--force", quiet=quiet)
+        nbgrader(root, "zip_collect", assignment, "--force", dbarg, quiet=quiet)
 
-    extra = [f"--Execute.timeout={int(timeout)}"] if timeout else []
     students = _submitted_students(root, assignment)
-    failed: list[str] = []
-    if jobs == 1:
-        result = nbgrader(root, "autograde", assignment, "--create", *extra, check=False, quiet=True)
-        failed = _failed_from_log(result.stdout or "", students)
-        if not quiet:
-            print(result.stdout)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
+    renamed = _fix_notebook_names(root, assignment, students)
+    todo = []
+    for student in students:
+        record = read_ledger(root, assignment, student)
+        graded_nb = root / "autograded" / student / assignment / f"{assignment}.ipynb"
+        unchanged = record is not None and record.get("fingerprint") == fingerprint(
+            root / "submitted" / student / assignment
+        )
+        if force or not unchanged or (record.get("success") and not graded_nb.exists()):
+            todo.append(student)
+    failed = _autograde_parallel(root, assignment, todo, jobs, url, timeout, quiet)
+    for student in students:
+        record = read_ledger(root, assignment, student)
+        if record is not None and not record.get("success") and student not in failed:
+            failed.append(student)
+    if failed:  # no notebook, not JSON...: nbgrader records nothing; the student gets a 0
+        from nbgrader.api import Gradebook, MissingEntry
 
-        def one(student: str) -> tuple[str, int]:
-            r = nbgrader(root, "autograde", assignment, "--create", f"--student={student}", *extra, check=False, quiet=True)
-            return student, r.returncode
+        with Gradebook(url) as gb:
+            for student in failed:
+                try:
+                    gb.find_submission(assignment, student)
+                except MissingEntry:
+                    gb.update_or_create_student(student)
+                    gb.add_submission(assignment, student)
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            failed = [s for s, rc in pool.map(one, students) if rc != 0]
-
-    nbgrader(root, "generate_feedback", assignment, "--force", "--log-level=WARN", check=False, quiet=quiet)
+    nbgrader(root, "generate_feedback", assignment, "--force", "--log-level=WARN", dbarg, check=False, quiet=quiet)
     csv_path = root / "grades.csv"
-    nbgrader(root, "export", f"--to={csv_path}", "--log-level=WARN", check=False, quiet=True)
-    scores = submission_scores(root, assignment)
-    return CourseResult(scores=scores, failed=sorted(set(failed)), csv_path=csv_path)
+    nbgrader(root, "export", f"--to={csv_path}", "--log-level=WARN", dbarg, check=False, quiet=True)
+    scores = submission_scores(root, assignment, url)
+    result = CourseResult(scores=scores, failed=sorted(set(failed)), csv_path=csv_path)
+    result.graded = todo
+    result.renamed = renamed
+    return result
+
+
+def _fix_notebook_names(root: Path, assignment: str, students: list[str]) -> list[str]:
+    """Rename a submission's only notebook to ``<assignment>.ipynb`` (LMSs and students rename files)."""
+    fixed = []
+    for student in students:
+        folder = root / "submitted" / student / assignment
+        target = folder / f"{assignment}.ipynb"
+        if target.exists():
+            continue
+        notebooks = [p for p in folder.glob("*.ipynb") if p.is_file()]
+        if len(notebooks) == 1:
+            notebooks[0].rename(target)
+            fixed.append(student)
+    return fixed
+
+
+def _autograde_parallel(
+    root: Path, assignment: str, students: list[str], jobs: int, url: str, timeout: int | None, quiet: bool
+) -> list[str]:
+    """Grade ``students`` with ``jobs`` worker processes; return those that failed."""
+    import json
+
+    if not students:
+        return []
+    # create the students first, one writer: workers then only add submissions
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gb:
+        for student in students:
+            gb.update_or_create_student(student)
+    jobs = min(jobs, len(students))
+    chunks = [students[i::jobs] for i in range(jobs)]
+    extra = [f"--timeout={int(timeout)}"] if timeout else []
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "deepprob.grading.worker", str(root), assignment, url, *chunk, *extra],
+            cwd=root, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if quiet else None,
+        )
+        for chunk in chunks
+    ]
+    failed = []
+    for proc, chunk in zip(procs, chunks):
+        out, _ = proc.communicate()
+        seen = set()
+        for line in (out or "").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            seen.add(rec["student"])
+            if not rec["success"]:
+                failed.append(rec["student"])
+                if not quiet:
+                    print(f"autograde failed for {rec['student']}:\n{rec['log']}")
+        failed += [s for s in chunk if s not in seen]  # the worker died before it
+    return failed
 
 
 def _failed_from_log(log: str, students: list[str]) -> list[str]:
@@ -206,7 +307,7 @@ def _failed_from_log(log: str, students: list[str]) -> list[str]:
 
 def print_summary(result: CourseResult, assignment: str) -> None:
     """Print one line per student: score, maximum and what still needs a human."""
-    print(f"\n{assignment}: {len(result.scores)} submission(s)")
+    print(f"\n{assignment}: {len(result.scores)} submission(s), {len(result.graded)} (re)graded now")
     print(f"{'student':<24}{'score':>8}{'max':>8}  status")
     for student, (score, max_score, manual) in sorted(result.scores.items()):
         status = []

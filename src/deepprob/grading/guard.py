@@ -34,9 +34,10 @@ import re
 import secrets
 
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Integer, List, Unicode
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, Unicode
 
-__all__ = ["InsertGuard", "RemoveGuard", "guard_source", "suspicious", "SUSPICIOUS"]
+__all__ = ["InsertGuard", "RemoveGuard", "SafeExecute", "guard_source", "suspicious", "SUSPICIOUS"]
 
 _FLAG = "deepprob_guard"
 
@@ -48,7 +49,7 @@ PROTECTED = (
 )
 
 _GUARD = r'''
-def __make_guard(_token, _protected):
+def __make_guard(_token, _protected, _limit):
     import builtins, sys
     _b = vars(builtins)
     _snap_builtins = dict(_b)
@@ -75,6 +76,31 @@ def __make_guard(_token, _protected):
     _snap_ip = {k: _ip.__dict__[k] for k in _hooks if k in _ip.__dict__}
     _snap_lists = {k: list(getattr(_ip, k)) for k in ("ast_transformers", "input_transformers_cleanup",
                                                      "input_transformers_post") if hasattr(_ip, k)}
+    class _Capped:
+        """At most `limit` characters per cell reach the grader (100 MB of prints would not)."""
+
+        def __init__(self, stream, limit):
+            self._dp_stream, self._dp_limit, self._dp_n = stream, limit, 0
+
+        def write(self, text):
+            n = self._dp_n
+            self._dp_n = n + len(text)
+            if n >= self._dp_limit:
+                return len(text)
+            if self._dp_n > self._dp_limit:
+                text = text[: self._dp_limit - n] + "\n... [output cut by the grader]\n"
+            return self._dp_stream.write(text)
+
+        def __getattr__(self, name):
+            return getattr(self._dp_stream, name)
+
+    _out, _err = _Capped(sys.stdout, _limit), _Capped(sys.stderr, _limit)
+    sys.stdout, sys.stderr = _out, _err
+
+    def _reset(*args):
+        _out._dp_n = _err._dp_n = 0
+
+    _ip.events.register("pre_run_cell", _reset)
     _snap_events = {k: list(v) for k, v in _ip.events.callbacks.items()}
     _snap_sys = {k: getattr(sys, k) for k in ("excepthook", "displayhook", "stdout", "stderr", "exit")}
     _type, _id, _setattr, _getattr = type, id, setattr, getattr
@@ -120,19 +146,22 @@ def __make_guard(_token, _protected):
     sys.modules["_dpg_" + _token] = restore
 
 
-__make_guard(__TOKEN__, __PROTECTED__)
+__make_guard(__TOKEN__, __PROTECTED__, __LIMIT__)
 del __make_guard
 '''
 
 
-def guard_source(token: str, imports: list[str]) -> str:
+def guard_source(token: str, imports: list[str], max_chars: int = 1_000_000) -> str:
     """Source of the first cell: the instructor's imports, then the snapshot."""
     lines = [
         "# deepprob grading guard (removed from the graded notebook)",
     ]
     for stmt in imports:
         lines += ["try:", "    " + stmt, "except Exception:", "    pass"]
-    guard = _GUARD.replace("__TOKEN__", repr(token)).replace("__PROTECTED__", repr(PROTECTED))
+    guard = (
+        _GUARD.replace("__TOKEN__", repr(token)).replace("__PROTECTED__", repr(PROTECTED))
+        .replace("__LIMIT__", str(int(max_chars)))
+    )
     return "\n".join(lines) + "\n" + guard
 
 
@@ -151,6 +180,11 @@ def _meta(cell) -> dict:
 class InsertGuard(Preprocessor):
     """Insert the snapshot cell and prefix every graded test cell with a restore call."""
 
+    enabled = Bool(True).tag(config=True)
+    max_chars = Integer(1_000_000, help="Characters of stdout (and of stderr) a cell may send to the grader.").tag(
+        config=True
+    )
+
     def preprocess(self, nb, resources):
         token = secrets.token_hex(8)
         imports: list[str] = []
@@ -166,7 +200,7 @@ class InsertGuard(Preprocessor):
                 cell.metadata[_FLAG] = len(prefix)
         from nbformat.v4 import new_code_cell
 
-        first = new_code_cell(guard_source(token, imports))
+        first = new_code_cell(guard_source(token, imports, self.max_chars))
         first.metadata[_FLAG] = True
         nb.cells.insert(0, first)
         return nb, resources
@@ -174,6 +208,8 @@ class InsertGuard(Preprocessor):
 
 class RemoveGuard(Preprocessor):
     """Undo :class:`InsertGuard` after execution and cut oversized outputs."""
+
+    enabled = Bool(True).tag(config=True)
 
     max_chars = Integer(200_000, help="Largest text output kept per output (characters).").tag(config=True)
     note = Unicode("\n... [output cut by the grader: {n} characters in all]\n").tag(config=True)
@@ -222,3 +258,47 @@ def suspicious(nb) -> list[str]:
             if SUSPICIOUS.search(line):
                 out.append(f"{i}: {line.strip()[:120]}")
     return out
+
+
+class SafeExecute(Execute):
+    """nbgrader's ``Execute`` that survives a kernel which dies or never answers.
+
+    nbgrader gives up on the whole submission when the kernel dies
+    (``os._exit``, ``os.kill(os.getpid(), 9)``, the out-of-memory killer) or
+    stops answering: no grade, no feedback. Here the cell that was running and
+    every later code cell get an error output instead, so the cells that ran
+    before keep their points, every later test cell scores 0, and the
+    submission is graded and gets feedback like any other.
+    """
+
+    def on_cell_execute(self, **kwargs):
+        self._dp_index = kwargs.get("cell_index", 0)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._dp_index = 0
+        try:
+            return super().preprocess(nb, resources, km=km)
+        except Exception as err:  # DeadKernelError, CellTimeoutError, RuntimeError...
+            from nbformat import NotebookNode
+
+            name = type(err).__name__
+            if name == "DeadKernelError":
+                why = "the kernel died while running this cell (os._exit, a signal, or out of memory)"
+            else:
+                why = f"the kernel stopped answering ({name})"
+            for i, cell in enumerate(nb.cells):
+                if cell.cell_type != "code" or i < self._dp_index:
+                    continue
+                msg = why if i == self._dp_index else "not run: " + why.replace("this cell", "an earlier cell")
+                cell.setdefault("outputs", []).append(
+                    NotebookNode(output_type="error", ename="KernelDied", evalue=msg, traceback=[f"KernelDied: {msg}"])
+                )
+            self.log.warning("%s: %s; the remaining cells are marked as failed", name, why)
+            try:
+                if self.km is not None:
+                    from jupyter_core.utils import run_sync
+
+                    run_sync(self.km.shutdown_kernel)(now=True)
+            except Exception:
+                pass
+            return nb, resources

@@ -48,6 +48,13 @@ class Case:
         Submit this text as the notebook file instead (e.g. broken JSON).
     description : str
         What mistake the case stands for, shown in test ids and failures.
+    files : dict
+        ``relative path -> text`` of extra files put in the submission folder
+        (a stray ``answers.txt``, a PDF instead of a notebook...).
+    notebook : str, optional
+        File name of the submitted notebook (default ``<assignment>.ipynb``); a
+        different name stands for a renamed notebook, ``""`` for none at all (an
+        empty folder, or only ``files``).
     """
 
     name: str
@@ -58,6 +65,8 @@ class Case:
     blank: bool = False
     raw: str | None = None
     description: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    notebook: str | None = None
 
     def __post_init__(self):
         if not _STUDENT_ID.match(self.name):
@@ -162,7 +171,12 @@ def grade_cases(
         for case in cases:
             folder = course / "submitted" / case.name / assignment
             folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"{assignment}.ipynb"
+            for rel, text in case.files.items():
+                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                (folder / rel).write_text(text)
+            if case.notebook == "":
+                continue
+            target = folder / (case.notebook or f"{assignment}.ipynb")
             if case.raw is not None:
                 target.write_text(case.raw)
             else:

@@ -51,6 +51,7 @@ from pathlib import Path
 __all__ = ["KERNEL_NAME", "Limits", "kernel_dir", "register", "bwrap_available", "bwrap_command", "main"]
 
 KERNEL_NAME = "deepprob-sandbox"
+SOCKETS = "/run/deepprob-kernel"  # where a sandboxed kernel sees its private socket folder
 _SHARE = Path(__file__).resolve().parent / "share" / "jupyter"
 
 UNSAFE_WARNING = (
@@ -185,11 +186,30 @@ def _connection(cmd: list[str]) -> tuple[Path | None, dict]:
     return None, {}
 
 
+def _ipc_prefix(info: dict) -> Path | None:
+    """Absolute path prefix of the kernel's ipc sockets (``<ip>-<port>``).
+
+    A relative ``ip`` (jupyter_client's default ``kernel-ipc``) is relative to the
+    *client's* working folder, i.e. the parent process's.
+    """
+    if info.get("transport") != "ipc" or not info.get("ip"):
+        return None
+    ip = Path(info["ip"])
+    if not ip.is_absolute():
+        try:
+            base = Path(os.readlink(f"/proc/{os.getppid()}/cwd"))
+        except OSError:
+            base = Path.cwd()
+        ip = base / ip
+    return ip
+
+
 def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, info: dict, private: Path) -> list[str]:
     """The ``bwrap`` command line that runs ``cmd`` sandboxed (see the module docstring).
 
-    ``private`` is a fresh folder mounted over the connection file's folder, so
-    the kernel creates its ipc sockets there and sees no other kernel's files.
+    ``private`` is a fresh folder mounted at :data:`SOCKETS` inside: the kernel
+    creates its ipc sockets there (the client reaches them through symlinks) and
+    sees no other kernel's files.
     """
     exe = shutil.which("bwrap")
     args = [
@@ -200,6 +220,15 @@ def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, i
     ]
     if info.get("transport", "tcp") == "ipc":
         args.insert(1, "--unshare-net")
+    ip = _ipc_prefix(info)
+    if ip is not None and _is_ancestor(workdir, ip.parent):
+        ip = None
+    if ip is not None:
+        # the private socket folder appears at a neutral path inside (never the
+        # course root, where jupyter_client puts relative ipc sockets)
+        args += ["--bind", str(private), SOCKETS]
+    if connection_file is not None:
+        args += ["--ro-bind", str(connection_file.resolve()), str(connection_file.resolve())]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         p = Path("/") / name
         if p.is_symlink():
@@ -212,12 +241,7 @@ def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, i
             args += ["--ro-bind", str(p), str(p)]
     for p in _python_paths(workdir):
         args += ["--ro-bind", str(p), str(p)]
-    if connection_file is not None:
-        # mounted before the working folder: the runtime folder may be /tmp itself
-        folder = connection_file.resolve().parent
-        args += ["--bind", str(private), str(folder)]
-        args += ["--ro-bind", str(connection_file.resolve()), str(connection_file.resolve())]
-    args += ["--bind", str(workdir), str(workdir)]
+    args += ["--bind", str(workdir), str(workdir), "--remount-ro", "/"]
     for key, value in {
         "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/.matplotlib", "XDG_CACHE_HOME": "/tmp/.cache",
         "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter-runtime", "IPYTHONDIR": "/tmp/.ipython",
@@ -228,9 +252,41 @@ def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, i
     return args + cmd
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _collect_garbage() -> None:
+    """Remove private folders and cgroups left by sandboxes that were killed (SIGKILL)."""
+    places = [Path(tempfile.gettempdir()).glob("deepprob-kernel-*")]
+    for base in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory")):
+        if base.is_dir():
+            places.append(base.glob("deepprob-*"))
+    for place in places:
+        for p in place:
+            try:
+                pid = int(p.name.split("-")[2] if p.name.startswith("deepprob-kernel-") else p.name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if not _pid_alive(pid):
+                if p.parts[1:3] == ("sys", "fs"):
+                    try:
+                        p.rmdir()
+                    except OSError:
+                        pass
+                else:
+                    shutil.rmtree(p, ignore_errors=True)
+
+
 def _cgroup(limits: Limits) -> Path | None:
     """Create a cgroup with pids and memory limits; None where the machine allows none."""
-    name = f"deepprob-{uuid.uuid4().hex[:12]}"
+    name = f"deepprob-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     root = Path("/sys/fs/cgroup")
     try:
         if (root / "cgroup.controllers").exists():  # cgroup v2
@@ -305,6 +361,27 @@ def _set_limits(limits: Limits) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.pids, limits.pids))
 
 
+def _watch_parent(proc: subprocess.Popen) -> None:
+    """Kill the sandbox when the grader that started this launcher is gone.
+
+    (``PR_SET_PDEATHSIG`` would fire when the launching *thread* ends, which
+    jupyter_client's event-loop threads do; so poll the parent pid instead.)
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while proc.poll() is None:
+            if os.getppid() != parent:
+                proc.kill()
+                return
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def check() -> dict:
     """What the sandbox can do on this machine (``--check``)."""
     ok, detail = bwrap_available()
@@ -355,23 +432,29 @@ def main(argv: list[str] | None = None) -> int:
             "c.KernelManager.transport = 'ipc' in nbgrader_config.py",
             file=sys.stderr,
         )
-    private = Path(tempfile.mkdtemp(prefix="deepprob-kernel-"))
+    _collect_garbage()
+    private = Path(tempfile.mkdtemp(prefix=f"deepprob-kernel-{os.getpid()}-"))
     links: list[Path] = []
-    if connection_file is not None and info.get("transport") == "ipc":
-        # the kernel binds its sockets in `private` (mounted over the runtime
+    ip = _ipc_prefix(info)
+    if ip is not None and _is_ancestor(workdir, ip.parent):
+        ip = None  # sockets in the kernel's own folder: both sides see them already
+    if ip is not None:
+        # the kernel binds its sockets in `private` (mounted over the socket
         # folder inside the sandbox); the client finds them through symlinks.
-        ip = Path(info["ip"])
-        if not ip.is_absolute():
-            ip = Path.cwd() / ip
         for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
             if key in info:
                 link = Path(f"{ip}-{info[key]}")
-                if link.resolve().parent != connection_file.resolve().parent:
-                    continue
                 if link.is_symlink() or link.exists():
                     link.unlink()
                 link.symlink_to(private / link.name)
                 links.append(link)
+        # the kernel resolves a relative ip against its own folder: hand it a copy
+        # of the connection file with the absolute prefix, inside the private folder
+        copy = dict(info, ip=f"{SOCKETS}/{ip.name}")
+        (private / "connection.json").write_text(json.dumps(copy))
+        inside = f"{SOCKETS}/connection.json"
+        cmd = [inside if a == str(connection_file) else a for a in cmd]
+        connection_file = None
     group = _cgroup(limits)
     paths = _cgroup_paths(group) if group is not None else []
     command = bwrap_command(cmd, workdir, connection_file, info, private)
@@ -381,8 +464,12 @@ def main(argv: list[str] | None = None) -> int:
     def pre_exec():
         _enter(paths)
         _set_limits(limits)
+        # interrupts reach the kernel through the process group: bwrap itself
+        # must survive them (ipykernel installs its own SIGINT handler)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     proc = subprocess.Popen(command, preexec_fn=pre_exec)
+    _watch_parent(proc)
 
     def forward(signum, frame):
         try:

@@ -40,6 +40,8 @@ from torch import nn
 from .losses import gaussian_nll
 from .training import fit
 
+from .._validation import positive_int as _positive_int
+
 __all__ = [
     "MCDropoutMLP",
     "mc_dropout_samples",
@@ -53,12 +55,6 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # Every dropout flavour of torch.nn (Dropout, Dropout1d/2d/3d, AlphaDropout,
 # FeatureAlphaDropout) derives from this private base class.
 _DROPOUT_TYPES = (nn.modules.dropout._DropoutNd,)
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _probability(p):

@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validation import positive_int as _positive_int
+
 __all__ = [
     "LinearVariational",
     "BayesianMLP",
@@ -47,12 +49,6 @@ def _positive_float(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not math.isfinite(value):
         raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
     return float(value)
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- the layer

@@ -24,12 +24,13 @@ References
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical, MixtureSameFamily, Normal
+
+from .._validation import positive_int as _positive_int
 
 __all__ = ["mdn_nll", "MixtureDensityNetwork", "mixture_quantile"]
 
@@ -103,12 +104,6 @@ def mdn_nll(logits: torch.Tensor, mu: torch.Tensor, log_sigma: torch.Tensor, y: 
     z = (y - mu) * torch.exp(-log_sigma)
     log_comp = -0.5 * _LOG_2PI - log_sigma - 0.5 * z * z
     return -torch.logsumexp(log_w + log_comp, dim=-1).mean()
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 class MixtureDensityNetwork(nn.Module):

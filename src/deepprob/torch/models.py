@@ -46,6 +46,8 @@ from torch.distributions import Categorical, MixtureSameFamily, Normal
 from .. import metrics
 from .training import fit
 
+from .._validation import positive_int as _positive_int
+
 __all__ = [
     "HeteroscedasticMLP",
     "beta_nll",
@@ -59,12 +61,6 @@ __all__ = [
 ]
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 class HeteroscedasticMLP(nn.Module):

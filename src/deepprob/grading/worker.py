@@ -1,0 +1,165 @@
+"""One grading worker: ``python -m deepprob.grading.worker ROOT ASSIGNMENT DB_URL STUDENT...``.
+
+:func:`deepprob.grading.course.grade` starts ``jobs`` of these processes, each
+with its share of the students. A worker loads nbgrader once and autogrades its
+students one after the other (``NbGraderAPI.autograde``), so the start-up of
+nbgrader is paid once per worker, not per student. After each student it
+records the graded submission's fingerprint in the ledger
+(``autograded/.ledger/<assignment>/<student>.json``, written atomically): a
+worker killed halfway leaves every finished student recorded and the others
+not, so the next ``make grade`` regrades exactly those.
+
+SQLite allows one writer at a time and nbgrader does not retry on "database is
+locked". Workers therefore serialise their gradebook sessions with an
+exclusive file lock (:func:`serialise_gradebook`); nbgrader opens a gradebook
+only for short bookkeeping, never while a notebook executes, so kernels still
+run in parallel. PostgreSQL handles concurrent writers itself: no lock.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["serialise_gradebook", "fingerprint", "ledger_path", "read_ledger", "write_ledger", "main"]
+
+
+def fingerprint(folder: Path) -> str:
+    """SHA-256 of a submission folder: every file's relative path and bytes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    folder = Path(folder)
+    if folder.is_dir():
+        for p in sorted(q for q in folder.rglob("*") if q.is_file()):
+            if ".ipynb_checkpoints" in p.parts:
+                continue
+            h.update(str(p.relative_to(folder)).encode() + b"\0")
+            h.update(p.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def ledger_path(root: Path, assignment: str, student: str) -> Path:
+    """Where the last successful grading of a submission is recorded."""
+    return Path(root) / "autograded" / ".ledger" / assignment / f"{student}.json"
+
+
+def read_ledger(root: Path, assignment: str, student: str) -> dict | None:
+    try:
+        return json.loads(ledger_path(root, assignment, student).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_ledger(root: Path, assignment: str, student: str, record: dict) -> None:
+    path = ledger_path(root, assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)  # atomic: a kill leaves the old record or the new one
+
+
+def serialise_gradebook(lock_file: Path) -> None:
+    """Make every ``nbgrader.api.Gradebook`` session of this process hold ``lock_file``.
+
+    The lock is taken when a gradebook is opened and released when it is
+    closed (re-entrant within the process).
+    """
+    from nbgrader import api
+
+    if getattr(api.Gradebook, "_deepprob_locked", False):
+        return
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_file, "a+")
+    state = {"depth": 0}
+    init, close = api.Gradebook.__init__, api.Gradebook.close
+
+    def acquire():
+        if state["depth"] == 0:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        state["depth"] += 1
+
+    def release():
+        state["depth"] -= 1
+        if state["depth"] == 0:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def locked_init(self, *args, **kwargs):
+        acquire()
+        self._deepprob_holds = True
+        try:
+            init(self, *args, **kwargs)
+        except BaseException:
+            self._deepprob_holds = False
+            release()
+            raise
+
+    def locked_close(self):
+        try:
+            close(self)
+        finally:
+            if getattr(self, "_deepprob_holds", False):
+                self._deepprob_holds = False
+                release()
+
+    api.Gradebook.__init__ = locked_init
+    api.Gradebook.close = locked_close
+    api.Gradebook._deepprob_locked = True
+
+
+def load_config(root: Path, db_url: str, timeout: int | None = None):
+    """The course's ``nbgrader_config.py`` as a traitlets Config, pointed at ``db_url``."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    cfg.CourseDirectory.root = str(root)
+    cfg.CourseDirectory.db_url = db_url
+    if cfg.KernelManager.get("transport") == "ipc":
+        # jupyter_client's default ipc prefix is "kernel-ipc" in the course root:
+        # parallel workers would share sockets. One private prefix per worker.
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="deepprob-ipc-")
+        atexit.register(shutil.rmtree, folder, True)
+        cfg.KernelManager.ip = os.path.join(folder, "kernel-ipc")
+    if timeout:
+        cfg.Execute.timeout = int(timeout)
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m deepprob.grading.worker")
+    parser.add_argument("root")
+    parser.add_argument("assignment")
+    parser.add_argument("db_url")
+    parser.add_argument("students", nargs="*")
+    parser.add_argument("--timeout", type=int, default=None)
+    args = parser.parse_args(argv)
+    root = Path(args.root).resolve()
+    os.chdir(root)
+    if args.db_url.startswith("sqlite"):
+        serialise_gradebook(root / "autograded" / ".ledger" / "gradebook.lock")
+    from nbgrader.apps import NbGraderAPI
+
+    api = NbGraderAPI(config=load_config(root, args.db_url, args.timeout))
+    for student in args.students:
+        folder = root / "submitted" / student / args.assignment
+        digest = fingerprint(folder)  # before grading: a resubmission meanwhile is seen next time
+        result = api.autograde(args.assignment, student, force=True, create=True)
+        ok = bool(result.get("success"))
+        # failures are recorded too: an unchanged broken submission is not rerun
+        write_ledger(root, args.assignment, student, {"fingerprint": digest, "success": ok})
+        print(json.dumps({"student": student, "success": ok, "log": result.get("log", "")[-4000:] if not ok else ""}),
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
