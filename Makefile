@@ -55,6 +55,11 @@ $(WIDGETS_JS):
 	cp $(VENDOR)/npm/requirejs-*/package/require.js $(VENDOR)/widgets/require.js
 	cd $(VENDOR)/npm/jupyter-widgets-html-manager-*/package/dist && \
 	  cp embed-amd.js libembed-amd.js *.woff *.woff2 *.ttf *.eot *.svg $(abspath $(VENDOR))/widgets/
+	# The manager typesets widget labels with MathJax 2's Hub.Queue; the book
+	# loads MathJax 3, whose equivalent is typesetPromise.
+	sed -i 's/MathJax.Hub.Queue(\["Typeset",MathJax.Hub,e\])/(MathJax.typesetPromise?MathJax.typesetPromise([e]).catch(function(){}):MathJax.Hub.Queue(["Typeset",MathJax.Hub,e]))/' \
+	  $(VENDOR)/widgets/embed-amd.js $(VENDOR)/widgets/libembed-amd.js
+	grep -q "MathJax.typesetPromise(\[e\])" $(VENDOR)/widgets/embed-amd.js
 	rm -rf $(VENDOR)/npm
 
 vendor: $(WIDGETS_JS)

@@ -52,6 +52,22 @@ def _drop_colab_for_text_pages(app, pagename, templatename, context, doctree):
         context["header_buttons"] = [b for b in context["header_buttons"] if keep(b)]
 
 
+def _copy_widget_manager(app, exception):
+    """Copy the npm-fetched widget manager (``make vendor``) into ``_static/widgets``.
+
+    Done at every build, like sphinx-mathjax-offline does for MathJax: Sphinx's
+    own static-file copy skips unchanged builds and would leave a stale copy.
+    """
+    import os
+    import shutil
+
+    source = os.path.join(app.srcdir, "_build", "vendor", "widgets")
+    if exception is None and app.builder.format == "html":
+        if not os.path.isdir(source):
+            raise RuntimeError(f"{source} is missing: run `make vendor` (part of `make book`)")
+        shutil.copytree(source, os.path.join(app.outdir, "_static", "widgets"), dirs_exist_ok=True)
+
+
 def _drop_thebe(app, pagename, templatename, context, doctree):
     def is_thebe(script) -> bool:
         filename = str(getattr(script, "filename", script) or "")
@@ -71,6 +87,7 @@ _REQUIRE_CONFIG = (
 
 def setup(app):
     app.add_js_file(None, body=_REQUIRE_CONFIG, priority=100)
+    app.connect("build-finished", _copy_widget_manager)
     app.connect("html-page-context", _drop_thebe, priority=900)
     # after sphinx-book-theme has added its launch buttons
     app.connect("html-page-context", _drop_colab_for_text_pages, priority=900)
