@@ -15,6 +15,45 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.include = ["*.ipynb", "data", "data/*"]
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.md", "*.py"]
 
+# --- Sandboxed grading kernel (book/instructor_guide.md, "Threat model") ----------
+# Student code runs in the `deepprob-sandbox` kernel: bubblewrap with no network,
+# no view of gradebook.db, solutions/ or other submissions, write access to its
+# own autograded/<student>/<assignment> folder only, memory/process/file limits.
+# Without bubblewrap it falls back to an UNSAFE unsandboxed kernel and says so
+# (DEEPPROB_SANDBOX=require refuses instead; =off switches the sandbox off).
+try:
+    from deepprob.grading import sandbox as _sandbox
+
+    _sandbox.register()  # puts the kernelspec on JUPYTER_PATH
+    c.Execute.kernel_name = _sandbox.KERNEL_NAME
+except ImportError:  # deepprob not installed: nbgrader's default kernel (unsafe)
+    pass
+# A kernel in its own network namespace cannot reach TCP ports: Unix sockets.
+c.KernelManager.transport = "ipc"
+# Limits of each sandboxed kernel (MiB of heap, processes+threads, MiB per file).
+import os as _os
+
+_os.environ.setdefault("DEEPPROB_SANDBOX_MEMORY_MB", "3072")
+_os.environ.setdefault("DEEPPROB_SANDBOX_PIDS", "256")
+_os.environ.setdefault("DEEPPROB_SANDBOX_FSIZE_MB", "256")
+# Monkeypatched builtins / torch.allclose / np.allclose cannot fake a pass: the
+# guard restores them before every graded test cell; a kernel that dies or hangs
+# fails the remaining cells instead of the whole submission (deepprob.grading.guard).
+c.Autograde.autograde_preprocessors = [
+    "deepprob.grading.guard.InsertGuard",
+    "deepprob.grading.guard.SafeExecute",
+    "deepprob.grading.guard.RemoveGuard",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# 100 MB of printed output is cut to this many lines per output.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+
 # Each cell gets this long before it is interrupted and marked as failed
 # (graded cells are designed to run in <= 10 s on 2 cores).
 c.Execute.timeout = 60

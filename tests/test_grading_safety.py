@@ -1,0 +1,262 @@
+"""Bad submissions are graded, alone, without stopping the batch (issue 6, COURSE.md §6).
+
+One ``nbgrader autograde`` run on a temporary copy of the course grades a class
+of broken, hostile and odd submissions of ex01 next to correct ones; each test
+then states the grade that submission must get, cell by cell. The attacks on the
+grader (reading ``gradebook.db``, ``solutions/`` or another student's work,
+writing outside the submission's folder, opening a socket) are written so that
+the function is correct *only if the attack failed*: the sandbox is proven by
+full marks. A probe submission also records what it could see.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from deepprob.grading import Case, grade_cases, solution_sources
+from deepprob.grading.sandbox import bwrap_available
+
+A = "ex01_maximum_likelihood"
+G, B, R = "test_gaussian_nll", "test_bernoulli_nll", "test_reweight_probabilities"
+ALL = (G, B, R)
+TIMEOUT = 10  # seconds per cell: the infinite loop costs this much
+MEMORY_MB = 1024  # sandbox heap limit for this run
+
+SANDBOX, WHY = bwrap_available()
+needs_sandbox = pytest.mark.skipif(not SANDBOX, reason=f"no working bubblewrap sandbox: {WHY}")
+
+_SOL = solution_sources(Path(__file__).resolve().parents[1] / "solutions" / A / f"{A}.ipynb")
+GAUSS = _SOL["gaussian_nll"]
+BERN = _SOL["bernoulli_nll"]
+WRONG_GAUSS = "def gaussian_nll(y, mu, log_var):\n    return (0.5 * (log_var + (y - mu) ** 2 / torch.exp(log_var))).mean()\n"
+
+
+def guarded(attack: str) -> str:
+    """gaussian_nll is correct only if ``attack`` raised (the sandbox stopped it)."""
+    return (
+        "from pathlib import Path\n"
+        "COURSE = Path.cwd().parents[2]\n"
+        "try:\n" + "".join(f"    {line}\n" for line in attack.splitlines()) + "    _stolen = True\n"
+        "except Exception:\n    _stolen = False\n" + GAUSS + "\n"
+        "if _stolen:\n    gaussian_nll = lambda y, mu, log_var: torch.tensor(float('nan'))\n"
+    )
+
+
+PROBE = '''
+import json, os, socket
+from pathlib import Path
+here = Path.cwd(); course = here.parents[2]
+seen = {"cwd": str(here), "uid": os.getuid(), "root_listing": sorted(os.listdir("/"))}
+def attempt(name, fn):
+    try:
+        seen[name] = repr(fn())[:200]
+    except Exception as err:
+        seen[name] = "DENIED " + type(err).__name__
+attempt("gradebook", lambda: (course / "gradebook.db").read_bytes()[:16])
+attempt("solutions", lambda: os.listdir(course / "solutions"))
+attempt("course_root", lambda: os.listdir(course))
+attempt("other_submitted", lambda: os.listdir(course / "submitted"))
+attempt("other_autograded", lambda: os.listdir(here.parent.parent))
+attempt("write_course", lambda: (course / "pwned.txt").write_text("x"))
+attempt("write_tmp_shared", lambda: Path("/tmp/deepprob-pwned").write_text("x"))
+attempt("etc_shadow", lambda: Path("/etc/shadow").read_text()[:10])
+attempt("home", lambda: os.listdir("/root"))
+attempt("network", lambda: socket.create_connection(("127.0.0.1", PORT), timeout=2))
+attempt("dns", lambda: socket.getaddrinfo("pypi.org", 443))
+attempt("kill_parent", lambda: os.kill(os.getppid(), 0) or os.getppid())
+(here / "probe.json").write_text(json.dumps(seen))
+'''
+
+
+def cases(port: int) -> list[Case]:
+    loop_forever = "while True:\n    pass\n"
+    return [
+        Case("solution", "full", description="the reference solution"),
+        Case("blank", "zero", blank=True, description="the release as handed out"),
+        Case("syntax_error", "partial", must_lose=(G,), description="a syntax error in one solution cell",
+             replace={"gaussian_nll": "def gaussian_nll(y, mu, log_var)\n    return 0\n"}),
+        Case("import_error", "partial", must_lose=(G,), description="an exception at import",
+             replace={"gaussian_nll": "import no_such_module_for_grading\n" + GAUSS}),
+        Case("infinite_loop", "partial", must_lose=(G,), description="an infinite loop: interrupted at the timeout",
+             replace={"gaussian_nll": loop_forever + GAUSS}),
+        Case("os_exit", "partial", must_lose=(B, R), description="the kernel exits itself (os._exit)",
+             replace={"bernoulli_nll": "import os\nos._exit(1)\n" + BERN}),
+        Case("kill9", "partial", must_lose=(B, R), description="the kernel kills itself (SIGKILL)",
+             replace={"bernoulli_nll": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n" + BERN}),
+        Case("memory_hog", "partial", must_lose=(G,), description="memory exhaustion: MemoryError at the limit",
+             replace={"gaussian_nll": "_blobs = []\nwhile True:\n    _blobs.append(bytearray(128 * 2**20))\n" + GAUSS}),
+        Case("huge_output", "full", description="100 MB printed in a solution cell",
+             replace={"gaussian_nll": "for _ in range(1000):\n    print('x' * 100_000)\n" + GAUSS}),
+        Case("deleted_test", "full", delete=(G,), description="a deleted test cell comes back from the gradebook"),
+        Case("edited_test", "full", replace={G: "pass\n"}, description="an emptied test cell is restored"),
+        Case("renamed_notebook", "zero", notebook=f"{A} (1).ipynb", description="the notebook was renamed"),
+        Case("empty_folder", "zero", notebook="", description="an empty submission folder"),
+        Case("not_a_notebook", "zero", notebook="", files={"answers.pdf": "%PDF-1.4 not a notebook"},
+             description="a PDF instead of the notebook"),
+        Case("broken_json", "zero", raw="{this is not json", description="a notebook file that is not JSON"),
+        Case("patched_builtins", "partial", must_lose=(G,), description="wrong answer + builtins.abs monkeypatched",
+             replace={"gaussian_nll": "import builtins\nbuiltins.abs = lambda x: 0\n" + WRONG_GAUSS}),
+        Case("patched_torch", "partial", must_lose=(G,), description="wrong answer + torch.allclose & friends patched",
+             replace={"gaussian_nll": (
+                 "import builtins, math, numpy\n"
+                 "torch.allclose = lambda *a, **k: True\n"
+                 "torch.isclose = lambda a, b, *r, **k: torch.ones_like(torch.as_tensor(a), dtype=torch.bool)\n"
+                 "numpy.allclose = lambda *a, **k: True\n"
+                 "math.isclose = lambda *a, **k: True\n"
+                 "builtins.abs = lambda x: 0\n" + WRONG_GAUSS)}),
+        Case("read_gradebook", "full", description="reads ../../../gradebook.db (must fail)",
+             replace={"gaussian_nll": guarded("open('../../../gradebook.db', 'rb').read()")}),
+        Case("read_solutions", "full", description="reads solutions/ (must fail)",
+             replace={"gaussian_nll": guarded(f"(COURSE / 'solutions' / '{A}' / '{A}.ipynb').read_text()")}),
+        Case("read_other_student", "full", description="reads another student's submission (must fail)",
+             replace={"gaussian_nll": guarded(f"(COURSE / 'submitted' / 'solution' / '{A}' / '{A}.ipynb').read_text()")}),
+        Case("write_outside", "full", description="writes next to gradebook.db and in /tmp (must not land)",
+             replace={"gaussian_nll": (
+                 "from pathlib import Path\n"
+                 "for target in (Path.cwd().parents[2] / 'pwned.txt', Path.cwd().parents[1] / 'pwned.txt',\n"
+                 "               Path('/tmp/deepprob-pwned-write')):\n"
+                 "    try:\n        target.write_text('x')\n    except OSError:\n        pass\n" + GAUSS)}),
+        Case("network", "full", description="connects to a TCP port of the grader's machine (must fail)",
+             replace={"gaussian_nll": guarded(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)")}),
+        Case("probe", "full", description="records what a submission can see",
+             replace={"gaussian_nll": PROBE.replace("PORT", str(port)) + GAUSS}),
+    ]
+
+
+EXPECTED_LEAK_FREE = {"gradebook", "solutions", "other_submitted", "etc_shadow", "network", "dns"}
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A TCP server on the grader's loopback that no submission may reach."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    hits: list[str] = []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            hits.append("connected")
+            conn.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield srv.getsockname()[1], hits
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def batch(root, tmp_path_factory, listener):
+    port, hits = listener
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DEEPPROB_SANDBOX_MEMORY_MB", str(MEMORY_MB))
+    workdir = tmp_path_factory.mktemp("safety")
+    try:
+        scores = grade_cases(root, A, cases(port), workdir=workdir, timeout=TIMEOUT)
+    finally:
+        mp.undo()
+    return scores, workdir, hits
+
+
+def _autograded(workdir: Path, name: str) -> Path:
+    return workdir / "autograded" / name / A
+
+
+CASES = cases(0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_submission_grade(batch, case):
+    scores, workdir, _ = batch
+    if case.name.startswith(("read_", "write_", "network", "probe")) and not SANDBOX:
+        pytest.skip(f"no sandbox: {WHY}")
+    if case.notebook == "" and case.name not in scores:
+        # nbgrader records nothing for a folder without a notebook (it reports an
+        # error for that student and goes on); `make grade` adds the 0 (see
+        # tests/test_grade_workflow.py::test_renamed_and_empty_submissions)
+        assert any(n in scores for n in ("solution", "kill9")), "the batch stopped"
+        return
+    assert case.name in scores, f"{case.name} ({case.description}) was not graded at all"
+    cells = {k: v for k, v in scores[case.name].items() if v.auto}
+    assert set(cells) == set(ALL)
+    lose = set(ALL) if case.expect == "zero" else set(case.must_lose)
+    for cell, got in cells.items():
+        if cell in lose:
+            assert got.score == 0, f"{case.description}: {cell} scored {got.score:g}/{got.max_score:g}, expected 0"
+        else:
+            assert got.score == got.max_score, (
+                f"{case.description}: {cell} scored {got.score:g}/{got.max_score:g}, expected full marks"
+            )
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_sandbox_probe_saw_nothing(batch):
+    _, workdir, hits = batch
+    probe = json.loads((_autograded(workdir, "probe") / "probe.json").read_text())
+    leaked = {k: probe[k] for k in EXPECTED_LEAK_FREE if not str(probe[k]).startswith("DENIED")}
+    assert not leaked, f"the sandbox let a submission do: {leaked}"
+    assert probe["cwd"] == str(_autograded(workdir, "probe"))
+    # the course root is only the empty path down to the submission's own folder
+    assert probe["course_root"].startswith("DENIED") or probe["course_root"] == "['autograded']", probe["course_root"]
+    assert probe["other_autograded"].startswith("DENIED") or probe["other_autograded"] == "['probe']"
+    # /root holds only the (read-only) Python installation, if Python lives there
+    assert not any(name in probe["home"] for name in (".ssh", ".local", ".jupyter", ".bash_history", ".cache"))
+    # writes land in the submission's private /tmp, not the machine's
+    assert not Path("/tmp/deepprob-pwned").exists()
+    assert not (workdir / "pwned.txt").exists()
+    assert hits == [], "a submission reached the grader's TCP port"
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_writes_outside_the_folder_do_not_land(batch):
+    _, workdir, _ = batch
+    # (inside the sandbox they may succeed on a private, throw-away /tmp)
+    assert not (workdir / "pwned.txt").exists()
+    assert not (workdir / "autograded" / "pwned.txt").exists()
+    assert not Path("/tmp/deepprob-pwned-write").exists()
+
+
+@pytest.mark.slow
+def test_huge_output_is_cut(batch):
+    _, workdir, _ = batch
+    nb_path = _autograded(workdir, "huge_output") / f"{A}.ipynb"
+    assert nb_path.stat().st_size < 2_000_000, f"autograded notebook is {nb_path.stat().st_size} bytes"
+    text = nb_path.read_text()
+    assert "output cut by the grader" in text
+
+
+@pytest.mark.slow
+def test_dead_kernel_is_explained_and_guard_removed(batch):
+    _, workdir, _ = batch
+    nb = nbformat.read(str(_autograded(workdir, "kill9") / f"{A}.ipynb"), as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert any(o.ename == "KernelDied" for o in errors)
+    # the guard's cell and prefixes are gone from the graded notebook
+    assert all("_dpg_" not in c.source and "deepprob grading guard" not in c.source for c in nb.cells)
+
+
+def test_guard_cell_source_is_valid_python():
+    import ast
+
+    from deepprob.grading.guard import guard_source
+
+    ast.parse(guard_source("abc123", ["import torch", "from scipy import stats"]))
+
+
+def test_sandbox_check_reports_mode():
+    from deepprob.grading.sandbox import check
+
+    info = check()
+    assert info["bwrap"] == SANDBOX
+    assert info["limits"]["memory_mb"] > 0
