@@ -72,10 +72,11 @@ book: $(STAMP) $(WIDGETS_JS)
 	rm -f _build/book-html.zip && cd _build && $(BIN)/python -m zipfile -c book-html.zip html/
 	@echo "Open _build/html/index.html (or unpack _build/book-html.zip anywhere)"
 
-# Two workers: the book build and the autograde batches run side by side; all
-# cases of one assignment (one autograde run) stay on one worker.
+# Two workers: the book build and the autograde batches run side by side; each
+# test module stays on one worker (the grading contract grades all cases of an
+# assignment in one autograde run).
 test: $(STAMP) $(WIDGETS_JS)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
 
 exercises: $(STAMP)
 	$(BIN)/python -m deepprob.grading release --all

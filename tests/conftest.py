@@ -28,9 +28,16 @@ def book_build(root):
     Shares ``_build/`` (and its execution cache) with a developer's own
     ``make book``, so only chapters that changed are executed again.
     """
+    import fcntl
     import subprocess
 
     env = dict(os.environ)
     env.pop("MAKEFLAGS", None)
-    result = subprocess.run(["make", "-s", "book"], cwd=root, env=env, capture_output=True, text=True)
+    # Two pytest-xdist workers may both need the book: the second waits for the
+    # first, then finds everything cached.
+    lock = root / "_build" / ".book-build.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with open(lock, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        result = subprocess.run(["make", "-s", "book"], cwd=root, env=env, capture_output=True, text=True)
     return result

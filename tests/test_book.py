@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+pytestmark = pytest.mark.slow
 
 
 def _toc_files(root: Path) -> list[str]:

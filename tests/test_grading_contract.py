@@ -24,13 +24,6 @@ MODULES = {
     mod.ASSIGNMENT: mod
     for mod in (importlib.import_module(f"contracts.{m.name}") for m in pkgutil.iter_modules(contracts.__path__))
 }
-# All cases of an assignment share one autograde run: with pytest-xdist they must
-# land on the same worker (`--dist loadgroup`).
-PARAMS = [
-    pytest.param(assignment, case, id=f"{assignment}-{case.name}", marks=pytest.mark.xdist_group(assignment))
-    for assignment, mod in sorted(MODULES.items())
-    for case in mod.CASES
-]
 # Short per-cell timeout for the batch: the slowest graded cell is designed for
 # <= 10 s; the "infinite loop" cases then cost 20 s each instead of 60.
 TIMEOUT = 20
@@ -53,9 +46,7 @@ def _fmt(cells) -> str:
     return ", ".join(f"{k}={v.score:g}/{v.max_score:g}" for k, v in sorted(cells.items()))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment, case", PARAMS)
-def test_contract(graded, assignment, case):
+def check_case(graded, assignment, case):
     results = graded(assignment)
     assert case.name in results, f"{case.name} ({case.description}) was not graded at all: the batch stopped?"
     cells = {k: v for k, v in results[case.name].items() if v.auto}
@@ -74,6 +65,24 @@ def test_contract(graded, assignment, case):
                 f"the mistake '{case.description}' was not caught: {cell} scored {got.score:g}/{got.max_score:g}"
             )
 
+
+
+def _contract_class(assignment: str):
+    """One test class per assignment: all its cases share one autograde run, and
+    ``--dist loadscope`` keeps a class on one pytest-xdist worker while different
+    assignments are graded on different workers."""
+    cases = MODULES[assignment].CASES
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("case", cases, ids=[c.name for c in cases])
+    def test_case(self, graded, case):
+        check_case(graded, assignment, case)
+
+    return type(f"TestContract_{assignment}", (), {"test_case": test_case, "__doc__": f"Grading contract of {assignment}."})
+
+
+for _assignment in sorted(MODULES):
+    globals()[f"TestContract_{_assignment}"] = _contract_class(_assignment)
 
 def test_every_assignment_has_a_contract(root):
     from deepprob.grading import assignments
