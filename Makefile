@@ -1,6 +1,8 @@
 # Deep Probabilistic Learning — the course's commands.
 #   make book                      install, then build the HTML book into _build/html
 #   make test                      install, then run the whole test suite
+#   make lock                      recompile requirements.txt (the lock) from requirements.in
+#   DEEPPROB_SEED=k make book      the book under another base seed (its own execution cache)
 #   make exercises                 regenerate exercises/ from solutions/ with nbgrader
 #   make grade ASSIGNMENT=ex01_maximum_likelihood   autograde, feedback, grades.csv
 SHELL := /bin/bash
@@ -14,6 +16,13 @@ STAMP := $(VENV)/.installed
 ASSIGNMENT ?=
 JOBS ?= 1
 PYTEST_ARGS ?=
+# Every chapter and benchmark derives its seeds from this base seed.
+DEEPPROB_SEED ?= 0
+export DEEPPROB_SEED
+# jupyter-book builds the book in $(BOOK_SRC) into $(BOOK_OUT)/_build/html (a second
+# seed can be built elsewhere; the tests build a one-page book that fails on purpose).
+BOOK_SRC ?= .
+BOOK_OUT ?= $(BOOK_SRC)
 
 # nbgrader calls `alembic` by name: the environment's bin/ goes first on PATH.
 export PATH := $(BIN):$(PATH)
@@ -22,24 +31,40 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help install vendor book test exercises grade clean
+.PHONY: help install lock system-tools-book system-tools-test vendor book test exercises grade clean
 
 help:
 	@echo "make book       build the HTML book (_build/html/index.html)"
 	@echo "make test       run all tests"
+	@echo "make lock       recompile requirements.txt from requirements.in (pip-tools)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade ASSIGNMENT=ex01_maximum_likelihood [JOBS=N]"
 
-# The environment is (re)installed when requirements.txt or pyproject.toml change.
+# The environment is (re)installed when the lock or pyproject.toml change:
+# exactly the packages of requirements.txt (the lock, --no-deps: nothing
+# unpinned is resolved), then pip-sync removes any package the lock lacks.
+PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 \
-	  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 \
-	  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -r requirements.txt $(PIP_QUIET)
+	$(BIN)/pip-sync -q requirements.txt $(PIP_QUIET)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e . $(PIP_QUIET)
+	$(BIN)/python -m pip check
 	touch $@
 
 install: $(STAMP)
+
+# requirements.in lists what the course asks for; requirements.txt pins every
+# package that installs (pip-tools; it sees the CPU torch wheel on the machines' disk).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --no-emit-find-links --no-emit-index-url --strip-extras \
+	  --allow-unsafe --output-file requirements.txt requirements.in $(PIP_QUIET)
+
+system-tools-book:
+	@bash .ci/system-tools book
+
+system-tools-test:
+	@bash .ci/system-tools test
 
 # The ipywidgets HTML manager and RequireJS come from the npm registry at build
 # time (not committed, not loaded from a CDN by readers).
@@ -48,7 +73,7 @@ WIDGETS_JS := $(VENDOR)/widgets/embed-amd.js
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.6
 REQUIREJS := requirejs@2.3.7
 
-$(WIDGETS_JS):
+$(WIDGETS_JS): | system-tools-book
 	rm -rf $(VENDOR)/npm && mkdir -p $(VENDOR)/npm $(VENDOR)/widgets
 	cd $(VENDOR)/npm && npm pack --silent $(HTML_MANAGER) $(REQUIREJS) >/dev/null
 	cd $(VENDOR)/npm && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
@@ -64,18 +89,24 @@ $(WIDGETS_JS):
 
 vendor: $(WIDGETS_JS)
 
-# Chapters are executed (and cached in _build/.jupyter_cache); exercise pages are
-# rendered unexecuted. Progress bars are switched off in the static pages.
-# _build/book-html.zip is the whole site, readable offline once unpacked.
+# Chapters are executed (and cached per base seed in _build/.jupyter_cache-seed-<k>);
+# exercise pages are rendered unexecuted. Progress bars are switched off in the
+# static pages. _build/book-html.zip is the whole site, readable offline once
+# unpacked. A chapter that fails is named last: chapter, cell, line and error.
+BOOK_BUILD := $(BOOK_OUT)/_build
 book: $(STAMP) $(WIDGETS_JS)
-	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going
-	rm -f _build/book-html.zip && cd _build && $(BIN)/python -m zipfile -c book-html.zip html/
-	@echo "Open _build/html/index.html (or unpack _build/book-html.zip anywhere)"
+	rm -f $(BOOK_BUILD)/execution-failures.txt
+	TQDM_DISABLE=1 $(BIN)/jupyter-book build $(BOOK_SRC) --path-output $(BOOK_OUT) -W -n --keep-going \
+	  || { echo; echo "make book FAILED (DEEPPROB_SEED=$(DEEPPROB_SEED))."; \
+	       if [ -f $(BOOK_BUILD)/execution-failures.txt ]; then cat $(BOOK_BUILD)/execution-failures.txt; \
+	       else echo "No chapter failed to execute; the Sphinx warnings above are errors under -W."; fi; exit 1; }
+	rm -f $(BOOK_BUILD)/book-html.zip && cd $(BOOK_BUILD) && $(BIN)/python -m zipfile -c book-html.zip html/
+	@echo "Open $(BOOK_BUILD)/html/index.html (or unpack $(BOOK_BUILD)/book-html.zip anywhere)"
 
 # Two workers: the book build and the autograde batches run side by side; each
 # test module stays on one worker (the grading contract grades all cases of an
 # assignment in one autograde run).
-test: $(STAMP) $(WIDGETS_JS)
+test: system-tools-test $(STAMP) $(WIDGETS_JS)
 	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
 
 exercises: $(STAMP)

@@ -12,11 +12,76 @@
 * The Colab launch button only on pages whose source is an ``.ipynb``: Colab
   cannot open the MyST Markdown sources of the chapters (Binder and JupyterHub
   open them through Jupytext).
+* One execution cache per base seed (``DEEPPROB_SEED``, default 0):
+  ``_build/.jupyter_cache-seed-<k>``, and a change of seed re-reads every page, so
+  ``DEEPPROB_SEED=k make book`` re-executes every chapter instead of serving
+  seed 0's outputs.
+* A failed chapter is named at the end of the build: ``_build/execution-failures.txt``
+  lists per chapter the cell, the failing line and the error (``make book`` prints it
+  last, so the cause is not buried mid-log).
 """
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 from docutils import nodes
 from sphinx import addnodes
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+FAILURES_FILE = "execution-failures.txt"
+
+
+def _seed_from_env() -> int:
+    raw = os.environ.get("DEEPPROB_SEED", "").strip() or "0"
+    if not raw.isdigit():
+        raise ValueError(f"DEEPPROB_SEED must be a non-negative integer (e.g. DEEPPROB_SEED=3); got {raw!r}")
+    return int(raw)
+
+
+def _per_seed_cache(app, config):
+    """Point jupyter-cache at a folder of this base seed's own."""
+    config.deepprob_seed = _seed_from_env()
+    if not config.nb_execution_cache_path:
+        build = Path(app.outdir).parent
+        config.nb_execution_cache_path = str(build / f".jupyter_cache-seed-{config.deepprob_seed}")
+
+
+def describe_failure(docname: str, traceback: str) -> str:
+    """'chapter: cell starting `…`, line `…`: Error: message' from nbclient's traceback text."""
+    text = _ANSI.sub("", traceback or "")
+    cell = ""
+    match = re.search(r"executing the following cell:\n-+\n(.*?)\n-+\n", text, re.S)
+    if match:
+        first = next((ln for ln in match.group(1).splitlines() if ln.strip() and not ln.startswith("#")), "")
+        cell = f"cell starting `{first.strip()[:80]}`"
+    line = ""
+    for ln in reversed(text.splitlines()):
+        if ln.lstrip().startswith("---->"):
+            line = "line `" + re.sub(r"^\s*---->\s*\d*\s*", "", ln).strip()[:120] + "`"
+            break
+    errors = [ln.strip() for ln in text.splitlines() if re.match(r"^\s*[A-Za-z_.]*(Error|Exception|Interrupt)\b.*", ln)]
+    error = errors[-1] if errors else (text.strip().splitlines() or ["unknown error"])[-1]
+    return f"{docname}: " + ", ".join(p for p in (cell, line) if p) + f": {error[:300]}"
+
+
+def _report_failures(app, exception):
+    try:
+        from myst_nb.sphinx_ import NbMetadataCollector
+    except ImportError:  # pragma: no cover
+        return
+    lines = []
+    for docname in sorted(app.env.found_docs):
+        data = NbMetadataCollector.get_exec_data(app.env, docname) if docname in app.env.all_docs else None
+        if data and not data.get("succeeded", True):
+            lines.append(describe_failure(docname, data.get("traceback") or data.get("error") or ""))
+    path = Path(app.outdir).parent / FAILURES_FILE
+    if lines:
+        path.write_text("A chapter failed to execute (DEEPPROB_SEED=%d):\n%s\n" % (
+            app.config.deepprob_seed, "\n".join("  " + ln for ln in lines)))
+    elif path.exists():
+        path.unlink()
 
 
 def _add_link(app, doctree):
@@ -86,6 +151,10 @@ _REQUIRE_CONFIG = (
 
 
 def setup(app):
+    # a change of base seed invalidates every page ("env"), not only the cache
+    app.add_config_value("deepprob_seed", 0, "env")
+    app.connect("config-inited", _per_seed_cache, priority=100)
+    app.connect("build-finished", _report_failures)
     app.add_js_file(None, body=_REQUIRE_CONFIG, priority=100)
     app.connect("build-finished", _copy_widget_manager)
     app.connect("html-page-context", _drop_thebe, priority=900)

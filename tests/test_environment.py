@@ -1,0 +1,64 @@
+"""The environment is the lock: every installed package pinned in requirements.txt (issue #12).
+
+``make install`` installs requirements.txt with ``--no-deps`` and pip-sync removes
+anything else, so a fresh machine gets exactly the tested environment. The lock is
+compiled from requirements.in by pip-tools (``make lock``).
+"""
+from __future__ import annotations
+
+import re
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        name, _, version = line.partition("==")
+        assert version, f"requirements.txt line {line!r} is not an exact pin"
+        pins[_norm(name)] = version.strip()
+    return pins
+
+
+def test_every_direct_requirement_is_in_the_lock():
+    lock = _lock()
+    for line in (ROOT / "requirements.in").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name = _norm(re.split(r"[\[=<>!~ ]", line, maxsplit=1)[0])
+        assert name in lock, f"{name} is in requirements.in but not in the lock: run `make lock`"
+
+
+def test_installed_packages_equal_the_lock():
+    lock = _lock()
+    installed = {}
+    for dist in metadata.distributions():
+        name = _norm(dist.metadata["Name"])
+        if name == "deepprob":
+            continue
+        installed[name] = dist.version
+    missing = sorted(set(lock) - set(installed))
+    extra = sorted(set(installed) - set(lock))
+    wrong = sorted(f"{n} {installed[n]} (lock {lock[n]})" for n in set(lock) & set(installed)
+                   if installed[n] != lock[n])
+    assert not (missing or extra or wrong), (
+        "the environment is not the lock; run `make install` (after `make lock` if requirements.in "
+        f"changed).\nmissing: {missing}\nnot in the lock: {extra}\nother versions: {wrong}"
+    )
+
+
+def test_themes_are_the_ones_whose_phone_menu_works():
+    lock = _lock()
+    # pydata-sphinx-theme 0.17 (pulled by sphinx-book-theme 1.3) does not open its menu at 390 px
+    assert lock["pydata-sphinx-theme"].startswith("0.15."), lock["pydata-sphinx-theme"]
+    assert lock["sphinx-book-theme"] == "1.1.4"
