@@ -56,7 +56,9 @@ def glued_values(nb):
             meta = out.get("metadata", {}).get("scrapbook")
             if not meta:
                 continue
-            text = out.get("data", {}).get("text/plain", "")
+            data = out.get("data", {})
+            # glue(..., display=False) stores its value under papermill's record mime type
+            text = data.get("application/papermill.record/text/plain", data.get("text/plain", ""))
             if isinstance(text, list):
                 text = "".join(text)
             text = text.strip()
