@@ -93,10 +93,11 @@ def test_a_failing_chapter_is_named_last(tmp_path):
         assert measured < 0.01, "sigma did not collapse"
         ```
         """))
+    # one stream, in the order a terminal shows it
     result = subprocess.run(["make", "-s", "book", f"BOOK_SRC={book}"], cwd=ROOT, env=_env(),
-                            capture_output=True, text=True, timeout=600)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     assert result.returncode != 0
-    tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-6:])
+    tail = "\n".join(result.stdout.strip().splitlines()[-6:])
     assert "make book FAILED" in tail and "claim" in tail, tail
     assert "assert measured < 0.01" in tail and "AssertionError: sigma did not collapse" in tail, tail
     assert not (book / "_build" / "book-html.zip").exists()
