@@ -33,14 +33,16 @@
         if (!box.hasAttribute("role")) {
           box.setAttribute("role", "region");
           box.setAttribute("aria-label", regionName(box));
+          box.dataset.courseRole = "1";
         }
         box.classList.add("course-scroll-focus");
         box.dataset.courseScroll = "1";
       } else if (!overflows && ours) {
         box.removeAttribute("tabindex");
-        if (box.getAttribute("role") === "region") {
+        if (box.dataset.courseRole === "1") {
           box.removeAttribute("role");
           box.removeAttribute("aria-label");
+          delete box.dataset.courseRole;
         }
         box.classList.remove("course-scroll-focus");
         delete box.dataset.courseScroll;
