@@ -165,6 +165,23 @@ def _drop_thebe(app, pagename, templatename, context, doctree):
         context["script_files"] = [s for s in context["script_files"] if not is_thebe(s)]
 
 
+def _assets_digest() -> str:
+    """A digest of book/_static and book/_templates.
+
+    Registered as an "html" config value: when a file there changes, Sphinx rewrites
+    every page and copies the static files again; otherwise an up-to-date build keeps
+    the old CSS/JS in _build/html/_static and the old templates' output.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in (STATIC, TEMPLATES):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder.parent)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _reader_assets(app, config):
     """The course's own static files and theme component overrides (book/_static, book/_templates)."""
     if str(STATIC) not in config.html_static_path:
@@ -377,6 +394,7 @@ _REQUIRE_CONFIG = (
 
 
 def setup(app):
+    app.add_config_value("course_reader_assets", _assets_digest(), "html")
     app.connect("config-inited", _reader_assets)
     app.add_css_file("course-reader.css", priority=900)
     app.add_js_file("course-reader.js", priority=900)

@@ -17,10 +17,16 @@
 
   var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])";
 
+  // "Table 2 (scrolls sideways)": landmarks on one page need distinct names (axe landmark-unique)
   function regionName(box) {
     var caption = box.querySelector("caption");
-    var what = caption ? caption.textContent.trim() : box.matches("span.math") ? "Formula" : "Table";
-    return what + " (scrolls sideways)";
+    if (caption && caption.textContent.trim()) return caption.textContent.trim() + " (scrolls sideways)";
+    var isMath = box.matches("span.math");
+    var kind = isMath ? "Formula" : "Table";
+    var same = Array.prototype.filter.call(document.querySelectorAll(SCROLL_BOXES), function (b) {
+      return b.matches("span.math") === isMath;
+    });
+    return kind + " " + (same.indexOf(box) + 1) + " (scrolls sideways)";
   }
 
   function updateScrollBoxes() {
