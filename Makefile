@@ -31,7 +31,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help install lock system-tools-book system-tools-test vendor book test exercises grade clean
+.PHONY: help install lock system-tools-book system-tools-test vendor axe book test exercises grade clean
 
 help:
 	@echo "make book       build the HTML book (_build/html/index.html)"
@@ -89,6 +89,19 @@ $(WIDGETS_JS): | system-tools-book
 
 vendor: $(WIDGETS_JS)
 
+# axe-core, the accessibility checker the browser tests inject into every page,
+# also from the npm registry (pinned, not committed, never served to readers).
+AXE_JS := $(VENDOR)/axe/axe.min.js
+AXE_CORE := axe-core@4.10.3
+
+$(AXE_JS): | system-tools-book
+	rm -rf $(VENDOR)/axe-npm && mkdir -p $(VENDOR)/axe-npm $(VENDOR)/axe
+	cd $(VENDOR)/axe-npm && npm pack --silent $(AXE_CORE) >/dev/null && tar xzf axe-core-*.tgz
+	cp $(VENDOR)/axe-npm/package/axe.min.js $(VENDOR)/axe-npm/package/LICENSE $(VENDOR)/axe/
+	rm -rf $(VENDOR)/axe-npm
+
+axe: $(AXE_JS)
+
 # Chapters are executed (and cached per base seed in _build/.jupyter_cache-seed-<k>);
 # exercise pages are rendered unexecuted. Progress bars are switched off in the
 # static pages. _build/book-html.zip is the whole site, readable offline once
@@ -106,7 +119,7 @@ book: $(STAMP) $(WIDGETS_JS)
 # Two workers: the book build and the autograde batches run side by side; each
 # test module stays on one worker (the grading contract grades all cases of an
 # assignment in one autograde run).
-test: system-tools-test $(STAMP) $(WIDGETS_JS)
+test: system-tools-test $(STAMP) $(WIDGETS_JS) $(AXE_JS)
 	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
 
 exercises: $(STAMP)
