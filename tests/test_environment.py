@@ -7,6 +7,7 @@ compiled from requirements.in by pip-tools (``make lock``).
 from __future__ import annotations
 
 import re
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -42,7 +43,12 @@ def test_every_direct_requirement_is_in_the_lock():
 def test_installed_packages_equal_the_lock():
     lock = _lock()
     installed = {}
+    # Only what pip installed into the environment: once setuptools is imported (TFP imports
+    # distutils) its vendored copies (setuptools/_vendor/*.dist-info) are on sys.path too.
+    site = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
     for dist in metadata.distributions():
+        if Path(dist.locate_file("")).resolve() not in site:
+            continue
         name = _norm(dist.metadata["Name"])
         if name == "deepprob":
             continue
