@@ -117,10 +117,10 @@ book: $(STAMP) $(WIDGETS_JS)
 	@echo "Open $(BOOK_BUILD)/html/index.html (or unpack $(BOOK_BUILD)/book-html.zip anywhere)"
 
 # Two workers: the book build and the autograde batches run side by side; each
-# test module stays on one worker (the grading contract grades all cases of an
-# assignment in one autograde run).
+# test module (and class: one autograde run per assignment) stays on one worker, and
+# every test of the built book runs on one worker, builds first (tests/conftest.py).
 test: system-tools-test $(STAMP) $(WIDGETS_JS) $(AXE_JS)
-	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 exercises: $(STAMP)
 	$(BIN)/python -m deepprob.grading release --all

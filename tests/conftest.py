@@ -41,3 +41,22 @@ def book_build(root):
         fcntl.flock(fh, fcntl.LOCK_EX)
         result = subprocess.run(["make", "-s", "book"], cwd=root, env=env, capture_output=True, text=True)
     return result
+
+
+# Work on two workers (make test: pytest -n 2 --dist loadgroup). Everything that reads the
+# built book runs on one worker, in file order (the seed-0 build, its checks, the second-seed
+# build, the browser): a second worker reaching a book test would only wait for the build.
+# Every other module -- and each class of a module, e.g. one grading contract per
+# assignment, graded in one autograde run -- is a unit the other worker takes.
+BOOK_MODULES = {"test_book.py", "test_book_reader.py", "test_book_seeds.py", "test_browser.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in BOOK_MODULES:
+            group = "book"
+        else:
+            group = item.nodeid.split("::", 1)[0]
+            if item.cls is not None:
+                group += "::" + item.cls.__name__
+        item.add_marker(pytest.mark.xdist_group(group))

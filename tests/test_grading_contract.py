@@ -69,7 +69,7 @@ def check_case(graded, assignment, case):
 
 def _contract_class(assignment: str):
     """One test class per assignment: all its cases share one autograde run, and
-    ``--dist loadscope`` keeps a class on one pytest-xdist worker while different
+    ``--dist loadgroup`` (tests/conftest.py) keeps a class on one pytest-xdist worker while different
     assignments are graded on different workers."""
     cases = MODULES[assignment].CASES
 
