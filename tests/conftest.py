@@ -51,6 +51,11 @@ def book_build(root):
 BOOK_MODULES = {"test_book.py", "test_book_reader.py", "test_book_seeds.py", "test_browser.py"}
 
 
+def pytest_configure(config):
+    # registered here too, so that a run without pytest-xdist (-p no:xdist) accepts the marker
+    config.addinivalue_line("markers", "xdist_group(name): tests that run on one xdist worker (loadgroup)")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in BOOK_MODULES:

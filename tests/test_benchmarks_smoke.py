@@ -1,0 +1,134 @@
+"""The benchmark scripts run end to end and write the CSV chapter 9 reads (issue #12).
+
+Each script is run as a subprocess, as a user would, with tiny settings (a few
+dozen training points, a few optimisation steps, 2 seeds, a temporary CSV); the
+test checks the columns, one row per (dataset, method, size) with ``n_seeds``
+replicates, and finite means and standard errors. The numbers themselves are
+meaningless at these settings.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORES = ("nll", "gap", "coverage90", "crps", "fit_s")
+STATS = ("mean", "se", "sd")
+
+
+def run_script(args, timeout=600):
+    env = {**os.environ, "TQDM_DISABLE": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def check_summary(path, *, n_seeds, expected_rows, no_gap=()):
+    """Columns, replicate counts and finite numbers of a summary CSV; its runs CSV and meta file exist."""
+    rows = read_csv(path)
+    assert rows, f"{path} is empty"
+    header = set(rows[0])
+    for m in SCORES:
+        for stat in STATS:
+            assert f"{m}_{stat}" in header, f"column {m}_{stat} missing from {path}: {sorted(header)}"
+    assert {"dataset", "method", "n_train", "n_seeds"} <= header
+    assert len(rows) == expected_rows, [(r["dataset"], r["method"], r["n_train"]) for r in rows]
+    for r in rows:
+        assert int(r["n_seeds"]) == n_seeds, r
+        for m in SCORES:
+            if m == "gap" and r["dataset"] in no_gap:
+                assert r["gap_mean"] == "", r
+                continue
+            for stat in STATS:
+                value = float(r[f"{m}_{stat}"])
+                assert math.isfinite(value), (r["dataset"], r["method"], f"{m}_{stat}", value)
+            assert float(r[f"{m}_se"]) == pytest.approx(float(r[f"{m}_sd"]) / math.sqrt(n_seeds), rel=1e-4, abs=1e-9)
+        assert 0.0 <= float(r["coverage90_mean"]) <= 1.0
+        assert float(r["fit_s_mean"]) >= 0.0
+    runs = read_csv(path.with_name(path.stem + "_runs.csv"))
+    assert len(runs) == n_seeds * len(rows)
+    assert len({(r["dataset"], r["method"], r["n_train"], r["replicate"]) for r in runs}) == len(runs)
+    assert path.with_name(path.name + ".meta.json").is_file()
+    return rows
+
+
+TORCH_METHODS = ["MLE (Gaussian NLL)", "ensemble of 5, beta-NLL + early stopping", "MDN (K = 3)"]
+TINY = ["--n-train", "30", "--seeds", "2", "--n-test", "300", "--budget", "0.005", "--no-progress"]
+
+
+def test_uncertainty_benchmark_tiny(tmp_path):
+    """A few PyTorch methods of the registry, both datasets: about 10 s."""
+    out = tmp_path / "uncertainty.csv"
+    run_script(["benchmarks/uncertainty.py", "--methods", *TORCH_METHODS, *TINY, "--csv", str(out)])
+    rows = check_summary(out, n_seeds=2, expected_rows=2 * len(TORCH_METHODS), no_gap=("motorcycle",))
+    assert {r["dataset"] for r in rows} == {"vink_toy", "motorcycle"}
+    assert {r["method"] for r in rows} == set(TORCH_METHODS)
+
+
+@pytest.mark.slow
+def test_uncertainty_benchmark_every_method(tmp_path):
+    """Every registered method (TensorFlow, NumPyro NUTS included), toy data only: about a minute."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import methods as registry
+
+        names = list(registry.load_all(strict=True))
+    finally:
+        sys.path.remove(str(ROOT))
+    out = tmp_path / "uncertainty.csv"
+    run_script(["benchmarks/uncertainty.py", *TINY, "--no-motorcycle", "--csv", str(out)])
+    rows = check_summary(out, n_seeds=2, expected_rows=len(names))
+    assert sorted(r["method"] for r in rows) == sorted(names)
+
+
+def test_mdn_bishop_benchmark_tiny(tmp_path):
+    out = tmp_path / "bishop.csv"
+    run_script(["benchmarks/mdn_bishop.py", "--quick", "--n-train", "500", "--n-test", "1000", "--epochs", "2",
+                "--seeds", "2", "--no-progress", "--csv", str(out)])
+    rows = check_summary(out, n_seeds=2, expected_rows=3)
+    oracle = next(r for r in rows if r["method"].startswith("oracle"))
+    assert float(oracle["gap_mean"]) == 0.0  # the gap is paired with the oracle on the same points
+
+
+def test_benchmark_seeds_follow_the_base_seed(tmp_path):
+    """Another base seed gives other data and fits; the same base seed the same numbers."""
+    outs = {}
+    for name, base in (("a", "3"), ("b", "3"), ("c", "4")):
+        outs[name] = tmp_path / f"{name}.csv"
+        run_script(["benchmarks/uncertainty.py", "--methods", "MLE + weight decay 1e-2", "--n-train", "30",
+                    "--seeds", "2", "--n-test", "200", "--budget", "0.005", "--no-motorcycle", "--no-progress",
+                    "--base-seed", base, "--csv", str(outs[name])])
+    runs = {k: read_csv(v.with_name(v.stem + "_runs.csv")) for k, v in outs.items()}
+    key = ("data_seed", "test_seed", "fit_seed", "nll", "gap")
+    assert [[r[k] for k in key] for r in runs["a"]] == [[r[k] for k in key] for r in runs["b"]]
+    assert all(ra["data_seed"] != rc["data_seed"] and ra["nll"] != rc["nll"] for ra, rc in zip(runs["a"], runs["c"]))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("DEEPPROB_BENCH_GRADING") != "1",
+                    reason="benchmarks/grading.py is not cheap: even 2 students x 1 assignment run nbgrader "
+                           "(generate_assignment, then autograde in the sandboxed kernel), about 30 s of CPU and "
+                           "1-3 min of wall time on 2 shared cores; tests/test_grade_workflow.py covers that path. "
+                           "Set DEEPPROB_BENCH_GRADING=1 to run it.")
+def test_grading_benchmark_tiny(tmp_path):
+    import json
+
+    out = tmp_path / "grading.json"
+    run_script(["benchmarks/grading.py", "--students", "2", "--assignments", "1", "--jobs", "1",
+                "--pg", "postgresql+psycopg2://nobody:nothing@127.0.0.1:1/none", "--json", str(out)])
+    rows = json.loads(out.read_text())
+    assert [r["config"] for r in rows] == ["sqlite jobs=1"]
+    assert rows[0]["notebooks"] == 2 and rows[0]["failed"] == 0
+    assert math.isfinite(rows[0]["per_minute"]) and rows[0]["per_minute"] > 0
