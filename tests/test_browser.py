@@ -71,14 +71,6 @@ AXE_ZERO_RULES = {
 # remove a chapter once its figures are described, and the check holds it to that.
 # DEEPPROB_REQUIRE_ALT=1 empties the list (every chapter checked).
 ALT_TEXT_PENDING = {
-    "book/ch01_maximum_likelihood",
-    "book/ch02_likelihoods_in_numpyro",
-    "book/ch03_elbo",
-    "book/ch04_reparameterization",
-    "book/ch05_heteroscedastic_regression",
-    "book/ch06_bayesian_neural_networks",
-    "book/ch07_mc_dropout",
-    "book/ch08_mixture_density_networks",
     "book/ch09_comparison",
 }
 if os.environ.get("DEEPPROB_REQUIRE_ALT") == "1":
