@@ -116,6 +116,17 @@ _SIDEWAYS = """() => {
 }"""
 
 
+# Formulas MathJax could not render as meant: an error box (mjx-merror), or TeX left as text, which
+# is what an escape that MathJax 3 does not interpret in text mode gives (\text{log\_var} shows
+# "log\_var"), and what an undefined macro gives under the noundefined package. Read from the
+# MathML MathJax adds for screen readers; its text holds no backslash when the TeX was understood.
+_MATH_ERRORS = r"""() => Array.from(document.querySelectorAll('mjx-container')).filter(c => {
+    const mml = c.querySelector('mjx-assistive-mml');
+    return c.querySelector('mjx-merror') || (mml && mml.textContent.includes('\\'));
+  }).map(c => { const mml = c.querySelector('mjx-assistive-mml');
+                return (mml ? mml.textContent : c.textContent).trim().slice(0, 80) || 'mjx-merror'; })"""
+
+
 def _toc_pages(root: Path) -> list[str]:
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     pages = [toc["root"]]
@@ -217,6 +228,7 @@ def visits(site, browser, root, axe_source):
         page.evaluate("() => window.MathJax ? MathJax.startup.promise : null")
         page.wait_for_timeout(300)
         record["math"] = page.evaluate("() => document.querySelectorAll('mjx-container').length")
+        record["math_errors"] = page.evaluate(_MATH_ERRORS)
         record["prose"] = page.evaluate(
             """() => { const a = document.querySelector('main') || document.body;
                        const c = a.cloneNode(true);
@@ -260,6 +272,13 @@ def test_math_is_typeset(visits, root):
             assert r["math"] > 0, f"{name}: no MathJax output"
         for raw in ("$$", "\\begin{", "\\frac"):
             assert raw not in r["prose"], f"{name}: raw TeX {raw!r} left in the text"
+
+
+def test_math_renders_without_errors(visits):
+    """No formula shows an error or raw TeX (issue #13: chapter 4's \\text{log\\_var})."""
+    bad = {name: r["math_errors"] for name, r in visits.items() if r["math_errors"]}
+    assert not bad, "formulas MathJax did not render as meant (error, or TeX left as text):\n" + "\n".join(
+        f"{name}: {errors[:5]}" for name, errors in bad.items())
 
 
 def test_images_load(visits):
