@@ -71,14 +71,6 @@ AXE_ZERO_RULES = {
 # remove a chapter once its figures are described, and the check holds it to that.
 # DEEPPROB_REQUIRE_ALT=1 empties the list (every chapter checked).
 ALT_TEXT_PENDING = {
-    "book/ch01_maximum_likelihood",
-    "book/ch02_likelihoods_in_numpyro",
-    "book/ch03_elbo",
-    "book/ch04_reparameterization",
-    "book/ch05_heteroscedastic_regression",
-    "book/ch06_bayesian_neural_networks",
-    "book/ch07_mc_dropout",
-    "book/ch08_mixture_density_networks",
     "book/ch09_comparison",
 }
 if os.environ.get("DEEPPROB_REQUIRE_ALT") == "1":
@@ -122,6 +114,17 @@ _SIDEWAYS = """() => {
   }
   return out;
 }"""
+
+
+# Formulas MathJax could not render as meant: an error box (mjx-merror), or TeX left as text, which
+# is what an escape that MathJax 3 does not interpret in text mode gives (\text{log\_var} shows
+# "log\_var"), and what an undefined macro gives under the noundefined package. Read from the
+# MathML MathJax adds for screen readers; its text holds no backslash when the TeX was understood.
+_MATH_ERRORS = r"""() => Array.from(document.querySelectorAll('mjx-container')).filter(c => {
+    const mml = c.querySelector('mjx-assistive-mml');
+    return c.querySelector('mjx-merror') || (mml && mml.textContent.includes('\\'));
+  }).map(c => { const mml = c.querySelector('mjx-assistive-mml');
+                return (mml ? mml.textContent : c.textContent).trim().slice(0, 80) || 'mjx-merror'; })"""
 
 
 def _toc_pages(root: Path) -> list[str]:
@@ -225,6 +228,7 @@ def visits(site, browser, root, axe_source):
         page.evaluate("() => window.MathJax ? MathJax.startup.promise : null")
         page.wait_for_timeout(300)
         record["math"] = page.evaluate("() => document.querySelectorAll('mjx-container').length")
+        record["math_errors"] = page.evaluate(_MATH_ERRORS)
         record["prose"] = page.evaluate(
             """() => { const a = document.querySelector('main') || document.body;
                        const c = a.cloneNode(true);
@@ -268,6 +272,30 @@ def test_math_is_typeset(visits, root):
             assert r["math"] > 0, f"{name}: no MathJax output"
         for raw in ("$$", "\\begin{", "\\frac"):
             assert raw not in r["prose"], f"{name}: raw TeX {raw!r} left in the text"
+
+
+# Pages whose formulas still show TeX as text: the exercise notebooks write \text{log\_var} and
+# \text{in\_features}; they are generated from solutions/ (fix there, e.g. \mathrm{log\_var}, then
+# `make exercises`). The switch, as for ALT_TEXT_PENDING: remove a page once it renders.
+MATH_PENDING = {
+    "exercises/ex01_maximum_likelihood/ex01_maximum_likelihood",
+    "exercises/ex04_reparameterization/ex04_reparameterization",
+    "exercises/ex06_bayesian_neural_networks/ex06_bayesian_neural_networks",
+}
+
+
+def test_math_renders_without_errors(visits):
+    """No formula shows an error or raw TeX (issue #13: chapter 4's \\text{log\\_var})."""
+    bad = {name: r["math_errors"] for name, r in visits.items() if r["math_errors"]}
+    problems = {name: errors for name, errors in bad.items() if name not in MATH_PENDING}
+    assert not problems, "formulas MathJax did not render as meant (error, or TeX left as text):\n" + "\n".join(
+        f"{name}: {errors[:5]}" for name, errors in problems.items())
+    fixed = sorted(name for name in MATH_PENDING if name in visits and name not in bad)
+    assert not fixed, f"these pages' formulas render now: remove them from MATH_PENDING: {fixed}"
+    pending = {name: errors for name, errors in bad.items() if name in MATH_PENDING}
+    if pending:
+        pytest.xfail("formulas showing TeX as text, in pages generated from solutions/:\n" + "\n".join(
+            f"{name}: {errors[:3]}" for name, errors in pending.items()))
 
 
 def test_images_load(visits):
