@@ -2,18 +2,30 @@
 
 Usage (from the repository root)::
 
-    nice python benchmarks/uncertainty.py                 # every method, n = 150 and 1000
+    nice python benchmarks/uncertainty.py --csv benchmarks/results/uncertainty.csv   # all methods, 5 seeds
     python benchmarks/uncertainty.py --list               # registered methods
-    python benchmarks/uncertainty.py --methods 'MLE*' 'ensemble*' --n-train 1000 --budget 0.5
+    python benchmarks/uncertainty.py --methods 'MLE*' 'ensemble*' --n-train 1000 --seeds 3 --budget 0.5
+    DEEPPROB_SEED=7 python benchmarks/uncertainty.py      # another base seed: other data, inits and splits
 
-For each method and training size it prints one row: held-out NLL (nats per
-point) on 100 000 points of the true process, its gap to the oracle
-(``HeteroscedasticSine.ORACLE_NLL`` = 0.341 nats, the NLL of the true density),
-the coverage of the central 90% interval, the CRPS (standardised units of y)
-and the fit time; then the 5-fold cross-validated NLL (nats, y in g) and 90%
-coverage on Silverman's motorcycle data (133 points). Target (COURSE.md §6): at
-n = 1000 the best method within 0.10 nats of the oracle with coverage in
-[0.88, 0.92]; the script says whether it is met.
+Every row is a **mean ± standard error over ``--seeds`` replicates** (default 5).
+Replicate ``r`` of a training size ``n`` draws its own training set, its own
+test set and its own fit seed, each ``deepprob.seeds.derive("uncertainty", ...,
+r, base_seed=B)`` from the base seed ``B`` (``--base-seed``, default
+``$DEEPPROB_SEED``, 0 when unset); within a replicate every method sees the same
+training and test data, so methods are compared on equal terms.
+
+Vink's toy (``HeteroscedasticSine``): held-out NLL (nats per point) on
+``--n-test`` fresh points of the true process (default 10 000), its **gap to the
+oracle** measured *paired* — the method's NLL minus the NLL of the true density on
+the same test points, so the test-set noise common to both cancels and the s.e.
+of the gap is mostly the seed-to-seed spread of the fit — the coverage of the
+central 90% interval, the CRPS (standardised units of y) and the fit time.
+Motorcycle data (Silverman, 133 points): one random 80/20 split per replicate
+(106 training, 27 test points), NLL in nats with y in g, coverage, CRPS in g.
+
+Target (COURSE.md §6): on Vink's toy at n = 1000 a method within 0.05 nats of the
+oracle whose 90% interval covers 88–92%; the script says whether one is, on the
+means and with the standard errors.
 
 Adding a method
 ---------------
@@ -22,20 +34,22 @@ Methods live in ``benchmarks/methods/`` and register themselves with
 standardised float64 arrays ``(N, 1)`` and returns a *predictive* with
 ``log_prob(x, y)`` and one of ``normal(x)``, ``cdf(x, y)``, ``sample(x, n, seed)``.
 See the docstring of ``benchmarks/methods/__init__.py``; dropping a new module
-there (e.g. ``bnn.py``, ``mc_dropout.py``, ``mdn.py``) adds its rows, nothing
-here changes.
+there adds its rows, nothing here changes.
 
-How each column is computed
----------------------------
+How each score is computed
+--------------------------
 NLL: ``-mean log_prob`` (exact for every method). Coverage: closed form for a
 ``normal`` predictive, else through the PIT, ``0.05 <= F(y) <= 0.95``, with
 ``F`` from ``cdf`` or from 200 draws. CRPS: closed form for a Gaussian, else
 the unbiased sample estimator on 200 draws (:func:`deepprob.metrics.crps_samples`).
+The CSV columns are documented in :func:`write_csv`.
 """
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -43,7 +57,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")  # the methods' own training bars; this script's bar is forced on
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
@@ -54,18 +68,27 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from benchmarks import methods as registry  # noqa: E402
-from deepprob import data, metrics  # noqa: E402
+from deepprob import data, metrics, seeds  # noqa: E402
 
 LEVEL = 0.9
-N_TEST = 100_000
+N_TEST = 10_000
 N_DRAWS = 200
 CHUNK = 10_000
-TEST_SEED = 20_251_122
-TARGET_GAP, TARGET_COVERAGE = 0.10, (0.88, 0.92)
+MOTO_TEST_FRACTION = 0.2
+TARGET_GAP, TARGET_COVERAGE = 0.05, (0.88, 0.92)   # COURSE.md §6
+METRICS = ("nll", "gap", "coverage90", "crps", "fit_s", "predict_s")
+CSV_COLUMNS = ["dataset", "method", "n_train", "n_seeds"] + [
+    f"{m}_{stat}" for m in METRICS for stat in ("mean", "se", "sd")]
+RUN_COLUMNS = ["dataset", "method", "n_train", "replicate", "data_seed", "test_seed", "fit_seed", "n_test",
+               "nll", "oracle_nll", "gap", "coverage90", "crps", "fit_s", "predict_s"]
 
 
-def score(predictive, x, y, *, seed=0):
-    """NLL, its standard error, 90% coverage and CRPS of ``predictive`` on ``(x, y)``, in chunks."""
+def score(predictive, x, y, *, seed=0, oracle_log_prob=None):
+    """NLL, its standard error over points, 90% coverage and CRPS of ``predictive`` on ``(x, y)``, in chunks.
+
+    With ``oracle_log_prob`` (the true log densities at the same points) also the
+    paired ``gap``: ``mean(oracle_log_prob - log_prob)``, the method's NLL minus the oracle's.
+    """
     log_prob, inside, crps = [], [], []
     alpha = 0.5 * (1.0 - LEVEL)
     for start in range(0, len(x), CHUNK):
@@ -82,140 +105,288 @@ def score(predictive, x, y, *, seed=0):
         inside.append((pit >= alpha) & (pit <= 1.0 - alpha))
         crps.append(metrics.crps_samples(yc, draws, fair=True) if draws is not None else np.full(yc.shape, np.nan))
     lp = np.concatenate(log_prob)
-    return {
+    out = {
         "nll": metrics.mean_nll(lp),
         "nll_se": metrics.nll_standard_error(lp),
         "coverage": float(np.mean(np.concatenate(inside))),
         "crps": float(np.mean(np.concatenate(crps))),
     }
+    if oracle_log_prob is not None:
+        out["gap"] = float(np.mean(np.asarray(oracle_log_prob, dtype=np.float64).reshape(lp.shape) - lp))
+    return out
 
 
-def toy_rows(methods, sizes, seeds, budget):
+# ------------------------------------------------------------------ one replicate of one method
+def toy_seeds(n, r, base_seed):
+    """Training-data, test-data and fit seeds of replicate ``r`` at training size ``n``."""
+    return {
+        "data_seed": seeds.derive("uncertainty", "vink", "train", n, r, base_seed=base_seed),
+        "test_seed": seeds.derive("uncertainty", "vink", "test", r, base_seed=base_seed),
+        "fit_seed": seeds.derive("uncertainty", "vink", "fit", n, r, base_seed=base_seed),
+    }
+
+
+def motorcycle_seeds(r, base_seed):
+    """Split and fit seeds of replicate ``r`` on the motorcycle data."""
+    return {
+        "data_seed": seeds.derive("uncertainty", "motorcycle", "split", r, base_seed=base_seed),
+        "test_seed": seeds.derive("uncertainty", "motorcycle", "split", r, base_seed=base_seed),
+        "fit_seed": seeds.derive("uncertainty", "motorcycle", "fit", r, base_seed=base_seed),
+    }
+
+
+def toy_run(method_name, n, r, base_seed, n_test, budget):
+    """Fit ``method_name`` on replicate ``r`` of Vink's toy at size ``n`` and score it (one CSV run row)."""
+    method = registry.load_all()[method_name]
     toy = data.HeteroscedasticSine()
-    x_test, y_test = toy.sample(N_TEST, seed=TEST_SEED)
-    oracle = metrics.mean_nll(toy.log_prob(x_test, y_test))
-    rows = []
-    for n in sizes:
-        for method in methods:
-            for seed in seeds:
-                x, y = toy.sample(n, seed=1000 * n + seed)
-                start = time.perf_counter()
-                predictive = method.fit(x, y, seed=seed, budget=budget)
-                fit_time = time.perf_counter() - start
-                start = time.perf_counter()
-                scores = score(predictive, x_test, y_test)
-                row = {"method": method.name, "n": n, "seed": seed, "time": fit_time,
-                       "predict_time": time.perf_counter() - start, **scores}
-                row["gap"] = row["nll"] - toy.ORACLE_NLL
-                rows.append(row)
-                print(f"  done: {method.name} n={n} seed={seed} NLL {row['nll']:.3f} ({fit_time:.1f} s)",
-                      file=sys.stderr, flush=True)
-    return rows, oracle
+    s = toy_seeds(n, r, base_seed)
+    x_test, y_test = toy.sample(n_test, seed=s["test_seed"])
+    oracle_lp = toy.log_prob(x_test, y_test)
+    x, y = toy.sample(n, seed=s["data_seed"])
+    start = time.perf_counter()
+    predictive = method.fit(x, y, seed=s["fit_seed"], budget=budget)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    sc = score(predictive, x_test, y_test, seed=seeds.derive("uncertainty", "vink", "score", n, r,
+                                                             base_seed=base_seed), oracle_log_prob=oracle_lp)
+    return {"dataset": "vink_toy", "method": method_name, "n_train": n, "replicate": r, **s, "n_test": n_test,
+            "nll": sc["nll"], "oracle_nll": metrics.mean_nll(oracle_lp), "gap": sc["gap"],
+            "coverage90": sc["coverage"], "crps": sc["crps"], "fit_s": fit_s,
+            "predict_s": time.perf_counter() - start}
 
 
-def motorcycle_rows(methods, budget, k_folds=5):
+def motorcycle_run(method_name, r, base_seed, budget):
+    """Fit ``method_name`` on a random 80/20 split ``r`` of the motorcycle data; NLL in nats with y in g."""
+    method = registry.load_all()[method_name]
     times, accel = data.load_motorcycle()
-    folds = np.array_split(np.random.default_rng(0).permutation(len(times)), k_folds)
+    s = motorcycle_seeds(r, base_seed)
+    perm = np.random.default_rng(s["data_seed"]).permutation(len(times))
+    n_test = int(round(MOTO_TEST_FRACTION * len(times)))
+    test_idx, train_idx = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+    xm, xs = times[train_idx].mean(), times[train_idx].std()
+    ym, ys = accel[train_idx].mean(), accel[train_idx].std()
+    start = time.perf_counter()
+    predictive = method.fit((times[train_idx] - xm) / xs, (accel[train_idx] - ym) / ys, seed=s["fit_seed"],
+                            budget=budget)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    sc = score(predictive, (times[test_idx] - xm) / xs, (accel[test_idx] - ym) / ys,
+               seed=seeds.derive("uncertainty", "motorcycle", "score", r, base_seed=base_seed))
+    nan = float("nan")
+    return {"dataset": "motorcycle", "method": method_name, "n_train": len(train_idx), "replicate": r, **s,
+            "n_test": n_test, "nll": sc["nll"] + math.log(ys), "oracle_nll": nan, "gap": nan,
+            "coverage90": sc["coverage"], "crps": sc["crps"] * ys, "fit_s": fit_s,
+            "predict_s": time.perf_counter() - start}
+
+
+def _run_task(task):
+    kind, *args = task
+    return toy_run(*args) if kind == "toy" else motorcycle_run(*args)
+
+
+def _task_key(task):
+    return ("vink_toy", task[1], task[2], task[3]) if task[0] == "toy" else ("motorcycle", task[1], None, task[2])
+
+
+def _run_key(run):
+    return (run["dataset"], run["method"], run["n_train"] if run["dataset"] == "vink_toy" else None, run["replicate"])
+
+
+def run_all(method_names, sizes, n_seeds, base_seed, *, n_test=N_TEST, budget=1.0, motorcycle=True, jobs=1,
+            progress=True, checkpoint=None, resume=False):
+    """Every (dataset, method, size, replicate) run, in a stable order; ``jobs`` processes at once.
+
+    With ``checkpoint`` (a path), every finished run is appended to it as a JSON line, and
+    ``resume=True`` first reloads the runs there that were made with the same base seed, test
+    size and budget, and skips them: a run killed halfway is continued, not restarted.
+    """
+    import json
+
+    from tqdm import tqdm
+
+    tasks = [("toy", m, n, r, base_seed, n_test, budget) for n in sizes for m in method_names
+             for r in range(n_seeds)]
+    if motorcycle:
+        tasks += [("moto", m, r, base_seed, budget) for m in method_names for r in range(n_seeds)]
+    settings = {"base_seed": base_seed, "n_test": n_test, "budget": budget}
+    wanted = {_task_key(t) for t in tasks}
+    runs = []
+    if checkpoint is not None and resume and Path(checkpoint).is_file():
+        for line in Path(checkpoint).read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short when the run was killed
+                continue
+            if entry["settings"] == settings and _run_key(entry["run"]) in wanted:
+                runs.append(entry["run"])
+        print(f"resuming: {len(runs)} runs from {checkpoint}", file=sys.stderr)
+    elif checkpoint is not None:
+        Path(checkpoint).unlink(missing_ok=True)
+    have = {_run_key(r) for r in runs}
+    todo = [t for t in tasks if _task_key(t) not in have]
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="fits", unit="fit", disable=not progress,
+               dynamic_ncols=True, file=sys.stderr)
+
+    def done(run):
+        runs.append(run)
+        if checkpoint is not None:
+            with open(checkpoint, "a") as f:
+                f.write(json.dumps({"settings": settings, "run": run}) + "\n")
+        bar.set_postfix_str(f"{run['method'][:28]} n={run['n_train']} r={run['replicate']} "
+                            f"NLL {run['nll']:.3f}", refresh=False)
+        bar.update(1)
+
+    if jobs <= 1:
+        for task in todo:
+            done(_run_task(task))
+    elif todo:
+        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for fut in cf.as_completed([pool.submit(_run_task, t) for t in todo]):
+                done(fut.result())
+    bar.close()
+    order = {_task_key(t): i for i, t in enumerate(tasks)}
+    runs.sort(key=lambda r: order[_run_key(r)])
+    return runs
+
+
+def summarise(runs):
+    """One row per (dataset, method, n_train): mean, standard error and sd over replicates of each score."""
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["dataset"], run["method"], run["n_train"]), []).append(run)
     rows = []
-    for method in methods:
-        log_probs, inside = [], []
-        start = time.perf_counter()
-        for k, test_idx in enumerate(folds):
-            train_idx = np.setdiff1d(np.arange(len(times)), test_idx)
-            xm, xs = times[train_idx].mean(), times[train_idx].std()
-            ym, ys = accel[train_idx].mean(), accel[train_idx].std()
-            predictive = method.fit((times[train_idx] - xm) / xs, (accel[train_idx] - ym) / ys, seed=k, budget=budget)
-            s = score(predictive, (times[test_idx] - xm) / xs, (accel[test_idx] - ym) / ys, seed=k)
-            n_test = len(test_idx)
-            log_probs.append((-s["nll"] - math.log(ys), n_test))
-            inside.append((s["coverage"], n_test))
-        n_all = sum(n for _, n in log_probs)
-        nll = -sum(lp * n for lp, n in log_probs) / n_all
-        fold_nlls = np.array([-lp for lp, _ in log_probs])
-        rows.append({
-            "method": method.name,
-            "nll": nll,
-            "fold_se": float(fold_nlls.std(ddof=1) / math.sqrt(k_folds)),
-            "coverage": sum(c * n for c, n in inside) / n_all,
-            "time": time.perf_counter() - start,
-        })
-        print(f"  done: {method.name} motorcycle NLL {nll:.3f}", file=sys.stderr, flush=True)
+    for (dataset, method, n_train), rs in groups.items():
+        row = {"dataset": dataset, "method": method, "n_train": n_train, "n_seeds": len(rs)}
+        for m in METRICS:
+            v = np.array([r[m] for r in rs], dtype=np.float64)
+            if np.all(np.isnan(v)):
+                mean = sd = se = float("nan")
+            else:
+                mean = float(np.mean(v))
+                sd = float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+                se = sd / math.sqrt(len(v))
+            row.update({f"{m}_mean": mean, f"{m}_se": se, f"{m}_sd": sd})
+        rows.append(row)
     return rows
 
 
-def print_toy(rows, oracle):
-    toy = data.HeteroscedasticSine()
-    print(f"Vink's toy (HeteroscedasticSine), {N_TEST} held-out points; oracle NLL {toy.ORACLE_NLL:.3f} nats "
-          f"(on this test set {oracle:.3f})")
-    head = f"{'method':42s} {'n_train':>7s} {'seed':>4s} {'NLL':>8s} {'± se':>6s} {'gap':>8s} {'cover90':>8s} {'CRPS':>7s} {'fit s':>7s}"
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(f"{r['method']:42s} {r['n']:7d} {r['seed']:4d} {r['nll']:8.3f} {r['nll_se']:6.3f} {r['gap']:8.3f} "
-              f"{r['coverage']:8.3f} {r['crps']:7.3f} {r['time']:7.1f}")
+# ------------------------------------------------------------------ printing
+def _pm(mean, se, width=7, digits=3):
+    if math.isnan(mean):
+        return " " * (2 * width + 3)
+    return f"{mean:{width}.{digits}f} ± {se:<{width}.{digits}f}"
 
 
-def print_motorcycle(rows, k_folds=5):
-    print(f"\nMotorcycle data (MASS::mcycle, 133 points), {k_folds}-fold cross-validation; NLL in nats with y in g")
-    head = f"{'method':42s} {'NLL':>8s} {'± se':>7s} {'cover90':>8s} {'total s':>8s}"
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(f"{r['method']:42s} {r['nll']:8.3f} {r['fold_se']:7.3f} {r['coverage']:8.3f} {r['time']:8.1f}")
+def print_rows(rows):
+    n_seeds = sorted({r["n_seeds"] for r in rows})
+    toy = [r for r in rows if r["dataset"] == "vink_toy"]
+    if toy:
+        print(f"Vink's toy (HeteroscedasticSine); oracle NLL {data.HeteroscedasticSine.ORACLE_NLL:.3f} nats; "
+              f"mean ± s.e. over {'/'.join(map(str, n_seeds))} seeds; gap paired with the oracle on each test set")
+        head = (f"{'method':42s} {'n':>5s} {'NLL (nats)':^17s} {'gap (nats)':^17s} {'90% coverage':^17s} "
+                f"{'CRPS':^17s} {'fit (s)':^13s}")
+        print(head)
+        print("-" * len(head))
+        for r in toy:
+            print(f"{r['method']:42s} {r['n_train']:5d} {_pm(r['nll_mean'], r['nll_se'])} "
+                  f"{_pm(r['gap_mean'], r['gap_se'])} {_pm(r['coverage90_mean'], r['coverage90_se'])} "
+                  f"{_pm(r['crps_mean'], r['crps_se'])} {_pm(r['fit_s_mean'], r['fit_s_se'], 5, 1)}")
+    moto = [r for r in rows if r["dataset"] == "motorcycle"]
+    if moto:
+        print(f"\nMotorcycle data (133 points), random 80/20 splits (one per seed); NLL in nats and CRPS in g")
+        head = f"{'method':42s} {'NLL (nats)':^19s} {'90% coverage':^17s} {'CRPS (g)':^19s} {'fit (s)':^13s}"
+        print(head)
+        print("-" * len(head))
+        for r in moto:
+            print(f"{r['method']:42s} {_pm(r['nll_mean'], r['nll_se'], 8)} "
+                  f"{_pm(r['coverage90_mean'], r['coverage90_se'])} {_pm(r['crps_mean'], r['crps_se'], 8)} "
+                  f"{_pm(r['fit_s_mean'], r['fit_s_se'], 5, 1)}")
 
 
 def check_target(rows):
-    at_1000 = [r for r in rows if r["n"] == 1000]
+    """COURSE.md §6 at n = 1000: a method within TARGET_GAP of the oracle with coverage in TARGET_COVERAGE."""
+    at_1000 = [r for r in rows if r["dataset"] == "vink_toy" and r["n_train"] == 1000]
     if not at_1000:
         return None
-    best = min(at_1000, key=lambda r: r["nll"])
-    ok = best["gap"] <= TARGET_GAP and TARGET_COVERAGE[0] <= best["coverage"] <= TARGET_COVERAGE[1]
-    print(f"\nTarget (COURSE.md §6) at n = 1000: best method '{best['method']}' gap {best['gap']:.3f} nats "
-          f"(<= {TARGET_GAP}), coverage {best['coverage']:.3f} (in {TARGET_COVERAGE}): {'MET' if ok else 'NOT MET'}")
-    both = [r for r in at_1000
-            if r["gap"] <= TARGET_GAP and TARGET_COVERAGE[0] <= r["coverage"] <= TARGET_COVERAGE[1]]
-    names = ", ".join(f"'{r['method']}' (gap {r['gap']:.3f}, coverage {r['coverage']:.3f})" for r in both)
-    print(f"Methods meeting both criteria at n = 1000: {names or 'none'}")
-    return ok
+    lo, hi = TARGET_COVERAGE
+
+    def meets(r, k=0.0):
+        return (r["gap_mean"] + k * r["gap_se"] <= TARGET_GAP
+                and lo <= r["coverage90_mean"] - k * r["coverage90_se"]
+                and r["coverage90_mean"] + k * r["coverage90_se"] <= hi)
+
+    on_means = [r for r in at_1000 if meets(r)]
+    clearly = [r for r in at_1000 if meets(r, 2.0)]
+    best = min(at_1000, key=lambda r: r["gap_mean"])
+    print(f"\nTarget (COURSE.md §6) at n = 1000: a method with gap <= {TARGET_GAP} nats and 90% coverage in "
+          f"[{lo}, {hi}]")
+    print(f"  smallest gap: '{best['method']}' {best['gap_mean']:.3f} ± {best['gap_se']:.3f} nats, "
+          f"coverage {best['coverage90_mean']:.3f} ± {best['coverage90_se']:.3f}")
+    names = ", ".join(f"'{r['method']}' (gap {r['gap_mean']:.3f} ± {r['gap_se']:.3f}, coverage "
+                      f"{r['coverage90_mean']:.3f} ± {r['coverage90_se']:.3f})" for r in on_means)
+    print(f"  meeting both on the means: {names or 'none'}")
+    print(f"  meeting both with 2 s.e. to spare: {', '.join(repr(r['method']) for r in clearly) or 'none'}")
+    print(f"  -> {'MET' if on_means else 'NOT MET'}")
+    return bool(on_means)
 
 
-CSV_COLUMNS = ["dataset", "method", "n_train", "seed", "nll", "nll_se", "gap", "coverage90", "crps", "fit_s", "predict_s"]
+# ------------------------------------------------------------------ CSV
+def _fmt(v):
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.6g}"
+    return v
 
 
-def write_csv(path, toy, motorcycle, argv, budget, seconds):
-    """Write the rows as CSV at ``path`` and the provenance at ``path + '.meta.json'``.
+def write_csv(path, rows, runs, meta):
+    """Write the summary rows at ``path``, the per-replicate runs beside it and the provenance.
 
-    One row per (dataset, method, n_train, seed). Toy rows: NLL and gap in nats per
-    held-out point (gap to ``HeteroscedasticSine.ORACLE_NLL``), CRPS in standardised
-    units, ``fit_s`` the fit time and ``predict_s`` the time to score the 100 000
-    test points. Motorcycle rows: 5-fold cross-validated NLL (nats, y in g),
-    ``nll_se`` the standard error over folds, no oracle (``gap`` empty), no CRPS,
-    ``fit_s`` the total time of the 5 fits and their scoring, ``n_train`` the mean
-    fold's training size.
+    ``path``: one row per (dataset, method, n_train) with ``n_seeds`` replicates;
+    for each score ``m`` the columns ``m_mean``, ``m_se`` (standard error of the
+    mean over replicates, ``sd / sqrt(n_seeds)``) and ``m_sd`` (their standard
+    deviation, ddof = 1: the spread of one run). Scores: ``nll`` (held-out NLL,
+    nats per point), ``gap`` (Vink's toy only: the paired gap to the oracle, the
+    method's NLL minus the true density's NLL on the same test points, nats),
+    ``coverage90`` (fraction of test points in the central 90% interval),
+    ``crps`` (standardised units of y on Vink's toy, g on the motorcycle data),
+    ``fit_s`` (wall-clock seconds of the fit, one thread) and ``predict_s``
+    (seconds to score the test set). Datasets: ``vink_toy`` (test sets of
+    ``n_test`` points, ``n_train`` 150 or 1000) and ``motorcycle`` (one random
+    80/20 split per replicate, 106 training and 27 test points, NLL with y in g,
+    no oracle so no gap). Empty cells are not applicable.
+
+    ``<stem>_runs.csv``: one row per replicate with its seeds (``data_seed``,
+    ``test_seed``, ``fit_seed``, all derived from the base seed of the meta
+    file), ``oracle_nll`` (the true density's NLL on that test set) and the raw
+    scores; rows of one replicate share their training and test data across
+    methods, so differences between methods can be paired.
     """
     import csv
-    import datetime
     import json
-    import platform
-    import shlex
-    import subprocess
 
-    n_motorcycle = len(data.load_motorcycle()[0])
-    nan = float("nan")
-    rows = [{"dataset": "vink_toy", "method": r["method"], "n_train": r["n"], "seed": r["seed"], "nll": r["nll"],
-             "nll_se": r["nll_se"], "gap": r["gap"], "coverage90": r["coverage"], "crps": r["crps"],
-             "fit_s": r["time"], "predict_s": r.get("predict_time", nan)} for r in toy]
-    rows += [{"dataset": "motorcycle_cv5", "method": r["method"], "n_train": round(n_motorcycle * 4 / 5), "seed": 0,
-              "nll": r["nll"], "nll_se": r["fold_se"], "gap": nan, "coverage90": r["coverage"], "crps": nan,
-              "fit_s": r["time"], "predict_s": nan} for r in motorcycle]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else
-                                 (f"{v:.6g}" if isinstance(v, float) else v)) for k, v in r.items()})
+            writer.writerow({k: _fmt(r[k]) for k in CSV_COLUMNS})
+    runs_path = path.with_name(path.stem + "_runs.csv")
+    with open(runs_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=RUN_COLUMNS)
+        writer.writeheader()
+        for r in runs:
+            writer.writerow({k: _fmt(r[k]) for k in RUN_COLUMNS})
+    Path(str(path) + ".meta.json").write_text(json.dumps({**meta, "columns": write_csv.__doc__}, indent=2) + "\n")
+    print(f"wrote {path} ({len(rows)} rows), {runs_path} ({len(runs)} runs) and {path}.meta.json", file=sys.stderr)
+
+
+def provenance(script, argv):
+    """Command, date, machine and git commit of this run (for the meta file)."""
+    import datetime
+    import platform
+    import shlex
+    import subprocess
+
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=10).stdout.strip() or None
@@ -223,49 +394,65 @@ def write_csv(path, toy, motorcycle, argv, budget, seconds):
                                     text=True, timeout=10).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
-    meta = {
-        "command": shlex.join(["python", "benchmarks/uncertainty.py", *argv]),
+    return {
+        "command": shlex.join(["python", script, *argv]),
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "nproc": os.cpu_count(),
                     "threads": os.environ.get("OMP_NUM_THREADS"), "load_avg_at_end": list(os.getloadavg())},
         "git_commit": commit,
         "benchmarks_dir_modified": dirty,
-        "budget": budget,
-        "n_test": N_TEST,
-        "oracle_nll": data.HeteroscedasticSine.ORACLE_NLL,
-        "total_s": seconds,
-        "columns": write_csv.__doc__,
     }
-    Path(str(path) + ".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {path} ({len(rows)} rows) and {path}.meta.json", file=sys.stderr)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", nargs="*", help="shell-style patterns of method names (default: all)")
-    parser.add_argument("--n-train", nargs="*", type=int, default=[150, 1000], help="training sizes")
-    parser.add_argument("--seeds", type=int, default=1, help="training seeds per method and size")
+    parser.add_argument("--n-train", nargs="*", type=int, default=[150, 1000], help="training sizes on Vink's toy")
+    parser.add_argument("--seeds", type=int, default=5, help="replicates (seeds) per method and size (default 5)")
+    parser.add_argument("--base-seed", type=int, default=None,
+                        help="base seed of every derived seed (default: $DEEPPROB_SEED, 0 when unset)")
+    parser.add_argument("--n-test", type=int, default=N_TEST, help=f"test points per replicate (default {N_TEST})")
     parser.add_argument("--budget", type=float, default=1.0, help="fraction of each method's default steps")
-    parser.add_argument("--no-motorcycle", action="store_true", help="skip the motorcycle cross-validation")
+    parser.add_argument("--no-motorcycle", action="store_true", help="skip the motorcycle splits")
+    parser.add_argument("--jobs", type=int, default=1, help="fits run at once, in separate processes (default 1)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a run that was stopped: reuse the finished fits of PATH.partial.jsonl")
     parser.add_argument("--list", action="store_true", help="list the registered methods and exit")
-    parser.add_argument("--csv", metavar="PATH", help="also write the rows as CSV to PATH (and PATH.meta.json)")
+    parser.add_argument("--csv", metavar="PATH",
+                        help="also write the rows as CSV to PATH (and PATH_runs.csv, PATH.meta.json); finished fits "
+                             "are kept in PATH.partial.jsonl until the end (see --resume)")
     args = parser.parse_args(argv)
     if args.list:
         for m in registry.load_all().values():
             print(f"{m.name:42s} chapter {m.chapter}  cost {m.cost:g}  ({m.module})")
         return 0
-    chosen = registry.select(args.methods)
+    if args.seeds < 1 or args.n_test < 2:
+        parser.error("--seeds must be >= 1 and --n-test >= 2")
+    base_seed = seeds.base() if args.base_seed is None else args.base_seed
+    chosen = [m.name for m in registry.select(args.methods)]
     start = time.perf_counter()
-    rows, oracle = toy_rows(chosen, args.n_train, range(args.seeds), args.budget)
-    print_toy(rows, oracle)
-    moto = [] if args.no_motorcycle else motorcycle_rows(chosen, args.budget)
-    if moto:
-        print_motorcycle(moto)
-    check_target(rows)
-    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    checkpoint = Path(str(args.csv) + ".partial.jsonl") if args.csv else None
+    if checkpoint is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    runs = run_all(chosen, args.n_train, args.seeds, base_seed, n_test=args.n_test, budget=args.budget,
+                   motorcycle=not args.no_motorcycle, jobs=args.jobs, progress=not args.no_progress,
+                   checkpoint=checkpoint, resume=args.resume)
+    rows = summarise(runs)
+    print_rows(rows)
+    met = check_target(rows)
+    seconds = time.perf_counter() - start
+    print(f"\nbase seed {base_seed}, {args.seeds} seeds, {args.n_test} test points, budget {args.budget}: "
+          f"total {seconds:.0f} s")
     if args.csv:
-        write_csv(args.csv, rows, moto, sys.argv[1:] if argv is None else list(argv), args.budget,
-                  time.perf_counter() - start)
+        argv_list = sys.argv[1:] if argv is None else list(argv)
+        meta = {**provenance("benchmarks/uncertainty.py", argv_list), "base_seed": base_seed,
+                "n_seeds": args.seeds, "n_test": args.n_test, "n_train": args.n_train, "budget": args.budget,
+                "jobs": args.jobs, "oracle_nll": data.HeteroscedasticSine.ORACLE_NLL,
+                "target": {"gap": TARGET_GAP, "coverage90": list(TARGET_COVERAGE), "met_on_means": met},
+                "total_s": seconds}
+        write_csv(args.csv, rows, runs, meta)
+        checkpoint.unlink(missing_ok=True)
     return 0
 
 

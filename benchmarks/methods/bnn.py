@@ -157,9 +157,9 @@ def _blundell(x, rng):
 
 
 def main():  # pragma: no cover - prints a table
-    from deepprob import data, metrics
+    from deepprob import data, metrics, seeds
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seeds.derive("bnn demo", "blundell data"))
     gap = (0.35, 0.65)
 
     def clusters(n):
@@ -181,9 +181,10 @@ def main():  # pragma: no cover - prints a table
         ),
     }
     toy = data.HeteroscedasticSine()
-    xv, yv = toy.sample(1000, seed=1)
+    xv, yv = toy.sample(1000, seed=seeds.derive("bnn demo", "vink train"))
     gv = toy.grid(300)
-    problems["Vink's toy, n = 1000"] = (xv, yv, {"test": toy.sample(10_000, seed=2)}, gv,
+    vink_test = toy.sample(10_000, seed=seeds.derive("bnn demo", "vink test"))
+    problems["Vink's toy, n = 1000"] = (xv, yv, {"test": vink_test}, gv,
                                         {"domain": np.ones(len(gv), bool)})
 
     for title, (x, y, tests, g, regions) in problems.items():
@@ -191,7 +192,7 @@ def main():  # pragma: no cover - prints a table
         preds = {}
         for name, fit in (("BBB", bayes_by_backprop), ("NUTS", nuts)):
             t0 = time.perf_counter()
-            preds[name] = fit(x, y, seed=0)
+            preds[name] = fit(x, y, seed=seeds.derive("bnn demo", "fit", title))
             cells = [f"{name:4s} fit {time.perf_counter() - t0:5.1f} s"]
             for label, (xt, yt) in tests.items():
                 mean, sd, _ = moments(preds[name], xt)

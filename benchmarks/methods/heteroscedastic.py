@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.methods import MixturePredictive, NormalPredictive, register
+from deepprob import seeds
 
 HIDDEN = (50, 50)
 STEPS = 3000
@@ -47,6 +48,11 @@ def _normal(model):
     return NormalPredictive(mean_sd)
 
 
+def _member_seed(seed, k):
+    """Seed of ensemble member ``k``, derived from the method's ``seed``."""
+    return seeds.derive("ensemble member", k, base_seed=seed)
+
+
 def _ensemble(members):
     torch = _torch()
 
@@ -86,7 +92,7 @@ def beta_nll_early_stopping(x, y, *, seed, budget=1.0):
 
 @register("ensemble of 5, beta-NLL + early stopping", chapter=5, cost=3.5)
 def ensemble(x, y, *, seed, budget=1.0):
-    members = [_train(x, y, 1000 * seed + k, budget=budget, loss="beta_nll", beta=0.5, val_frac=0.2, patience=50)
+    members = [_train(x, y, _member_seed(seed, k), budget=budget, loss="beta_nll", beta=0.5, val_frac=0.2, patience=50)
                for k in range(5)]
     return _ensemble(members)
 
@@ -118,6 +124,6 @@ def tfp_independent_normal(x, y, *, seed, budget=1.0):
 
 @register("ensemble of 5, beta-NLL", chapter=5, cost=5.0)
 def ensemble_beta_nll(x, y, *, seed, budget=1.0):
-    members = [_train(x, y, 1000 * seed + k, budget=budget, loss="beta_nll", beta=0.5) for k in range(5)]
+    members = [_train(x, y, _member_seed(seed, k), budget=budget, loss="beta_nll", beta=0.5) for k in range(5)]
     return _ensemble(members)
 
