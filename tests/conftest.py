@@ -56,6 +56,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): tests that run on one xdist worker (loadgroup)")
 
 
+# tryfirst: xdist's own hook (on each worker) reads the marks to build the "@group" node ids;
+# ours must add them before it runs, or the groups are silently ignored.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in BOOK_MODULES:
@@ -65,3 +68,4 @@ def pytest_collection_modifyitems(config, items):
             if item.cls is not None:
                 group += "::" + item.cls.__name__
         item.add_marker(pytest.mark.xdist_group(group))
+

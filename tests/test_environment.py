@@ -68,3 +68,19 @@ def test_themes_are_the_ones_whose_phone_menu_works():
     # pydata-sphinx-theme 0.17 (pulled by sphinx-book-theme 1.3) does not open its menu at 390 px
     assert lock["pydata-sphinx-theme"].startswith("0.15."), lock["pydata-sphinx-theme"]
     assert lock["sphinx-book-theme"] == "1.1.4"
+
+
+def test_xdist_groups_are_honoured(request):
+    """``make test`` relies on ``--dist loadgroup`` keeping the book's tests on one worker.
+
+    pytest-xdist marks a grouped test by appending ``@group`` to its node id on the worker;
+    under pytest 9 that rename is silently lost (it writes ``item._nodeid``), the book is then
+    built by both workers and ``make test`` runs past its 30 minutes.
+    """
+    import os
+
+    import pytest
+
+    if "PYTEST_XDIST_WORKER" not in os.environ or not request.config.getvalue("loadgroup"):
+        pytest.skip("only meaningful under make test's pytest -n 2 --dist loadgroup")
+    assert request.node.nodeid.endswith("@tests/test_environment.py"), request.node.nodeid
