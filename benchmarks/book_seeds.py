@@ -104,6 +104,22 @@ def run_one(path: Path, seed: int, timeout: int):
     return {"chapter": path.stem, "seed": seed, "seconds": seconds, "error": error, "values": glued_values(nb)}
 
 
+def read_runs(path):
+    """The runs of a ``_runs.csv`` written by this script, as ``run_one`` returns them."""
+    runs = {}
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            run = runs.setdefault((row["chapter"], int(row["seed"])), {
+                "chapter": row["chapter"], "seed": int(row["seed"]), "seconds": float(row["seconds"]),
+                "error": row["error"], "values": {}})
+            if row["name"]:
+                try:
+                    run["values"][row["name"]] = float(row["value"])
+                except ValueError:
+                    run["values"][row["name"]] = row["value"]
+    return list(runs.values())
+
+
 def summarise(runs):
     rows = []
     by_key = {}
@@ -129,7 +145,12 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="chapters executed at once (default 2)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     parser.add_argument("--csv", type=Path, help="write the summary here (+ _runs.csv and .meta.json beside it)")
+    parser.add_argument("--update", action="store_true",
+                        help="with --csv: replace only the (chapter, seed) runs executed now in the existing "
+                             "_runs.csv, keep the others, and summarise them all (after a chapter's claim changed)")
     args = parser.parse_args(argv)
+    if args.update and not args.csv:
+        parser.error("--update needs --csv, the table to update")
 
     seeds = args.seeds if args.seeds is not None else list(range(args.n_seeds))
     todo = [(p, s) for p in chapters(args.chapters) for s in seeds]
@@ -150,6 +171,15 @@ def main(argv=None):
                     bar.write(f"FAILED {run['chapter']} seed {run['seed']}: {run['error']}")
     if bar:
         bar.close()
+    previous_meta = {}
+    if args.update:
+        done = {(r["chapter"], r["seed"]) for r in runs}
+        kept = [r for r in read_runs(args.csv.with_name(args.csv.stem + "_runs.csv"))
+                if (r["chapter"], r["seed"]) not in done]
+        runs += kept
+        meta_path = args.csv.with_suffix(args.csv.suffix + ".meta.json")
+        if meta_path.exists():
+            previous_meta = json.loads(meta_path.read_text())
     runs.sort(key=lambda r: (r["chapter"], r["seed"]))
     rows = summarise(runs)
 
@@ -188,14 +218,19 @@ def main(argv=None):
                                     text=True).stdout.strip()
         except OSError:
             commit = ""
+        command = " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
         meta = {
-            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+            "command": previous_meta.get("command", command),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "commit": commit,
             "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),
-            "seeds": seeds,
+            "seeds": previous_meta.get("seeds", seeds),
             "failures": [f"{r['chapter']} seed {r['seed']}: {r['error']}" for r in failures],
         }
+        if args.update:
+            meta["updates"] = previous_meta.get("updates", []) + [
+                {"command": command, "date": meta["date"], "commit": commit,
+                 "runs": sorted(f"{p.stem} seed {s}" for p, s in todo)}]
         args.csv.with_suffix(args.csv.suffix + ".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return 1 if failures else 0
 
