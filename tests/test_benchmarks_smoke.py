@@ -132,3 +132,23 @@ def test_grading_benchmark_tiny(tmp_path):
     assert [r["config"] for r in rows] == ["sqlite jobs=1"]
     assert rows[0]["notebooks"] == 2 and rows[0]["failed"] == 0
     assert math.isfinite(rows[0]["per_minute"]) and rows[0]["per_minute"] > 0
+
+
+def test_book_seeds_runs_table_round_trips(tmp_path):
+    """``book_seeds.py --update`` re-reads the runs it wrote: values, errors and a run without values."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_seeds", ROOT / "benchmarks" / "book_seeds.py")
+    book_seeds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_seeds)
+    runs_csv = tmp_path / "t_runs.csv"
+    runs_csv.write_text("chapter,seed,seconds,error,name,value\n"
+                        "ch01,0,1.5,,a,1\nch01,0,1.5,,b,2.5\nch01,1,2.0,,a,3\n"
+                        "ch02,0,4.0,code cell 3 (x…): AssertionError:,,\n")
+    runs = {(r["chapter"], r["seed"]): r for r in book_seeds.read_runs(runs_csv)}
+    assert set(runs) == {("ch01", 0), ("ch01", 1), ("ch02", 0)}
+    assert runs[("ch01", 0)]["values"] == {"a": 1.0, "b": 2.5}
+    assert runs[("ch02", 0)]["error"].startswith("code cell 3") and runs[("ch02", 0)]["values"] == {}
+    summary = {r["name"]: r for r in book_seeds.summarise(list(runs.values()))}
+    assert summary["a"]["n_seeds"] == 2 and summary["a"]["mean"] == 2.0
+    assert math.isclose(summary["a"]["sd"], math.sqrt(2)) and summary["b"]["n_seeds"] == 1
