@@ -123,6 +123,7 @@ test: system-tools-test $(STAMP) $(WIDGETS_JS) $(AXE_JS)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 exercises: $(STAMP)
+	$(BIN)/python -m deepprob.grading colab
 	$(BIN)/python -m deepprob.grading release --all
 
 grade: $(STAMP)

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("--db-url", default=None, help="gradebook URL (default $DEEPPROB_DB_URL or gradebook.db)")
     p_grade.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
     p_sbx = sub.add_parser("sandbox", help="say whether the grading sandbox works on this machine")
+    p_colab = sub.add_parser("colab", help="write the Colab install cell (repository from _config.yml) into solutions/")
+    p_colab.add_argument("--check", action="store_true", help="only list notebooks whose cell is missing or stale")
     p_nb = sub.add_parser("notebook", help="write an nbgrader .ipynb from a jupytext percent script")
     p_nb.add_argument("source", help="percent-format .py with nbgrader={...} cell metadata")
     p_nb.add_argument("target", help="the .ipynb to write, e.g. solutions/<name>/<name>.ipynb")
@@ -38,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root).resolve()
     if not (root / "nbgrader_config.py").exists():
         parser.error(f"{root} is not a course root (no nbgrader_config.py); pass --root")
+    if args.command == "colab":
+        from .colab import sync
+
+        stale = sync(root, write=not args.check)
+        for path in stale:
+            print(f"{'stale' if args.check else 'updated'}: {path.relative_to(root)}")
+        if args.check and stale:
+            print("run: python -m deepprob.grading colab && make exercises", file=sys.stderr)
+            return 1
+        return 0
 
     if args.command == "release":
         names = assignments(root) if args.all else [args.assignment]
