@@ -120,7 +120,7 @@ book: $(STAMP) $(WIDGETS_JS)
 # test module (and class: one autograde run per assignment) stays on one worker, and
 # every test of the built book runs on one worker, builds first (tests/conftest.py).
 test: system-tools-test $(STAMP) $(WIDGETS_JS) $(AXE_JS)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 exercises: $(STAMP)
 	$(BIN)/python -m deepprob.grading colab
