@@ -41,7 +41,7 @@ _os.environ.setdefault("DEEPPROB_SANDBOX_FSIZE_MB", "256")
 # fails the remaining cells instead of the whole submission (deepprob.grading.guard).
 c.Autograde.autograde_preprocessors = [
     "deepprob.grading.guard.InsertGuard",
-    "deepprob.grading.guard.SafeExecute",
+    "deepprob.grading.checker.CheckerExecute",
     "deepprob.grading.guard.RemoveGuard",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

@@ -6,7 +6,15 @@ then states the grade that submission must get, cell by cell. The attacks on the
 grader (reading ``gradebook.db``, ``solutions/`` or another student's work,
 writing outside the submission's folder, opening a socket) are written so that
 the function is correct *only if the attack failed*: the sandbox is proven by
-full marks. A probe submission also records what it could see.
+full marks. A probe submission also records what it could see (printed into its
+own cell's output, since nothing is read back from the kernel's scratch folder).
+
+Issue #10: ex01's hidden tests run in the grader's process
+(:mod:`deepprob.grading.checker`), so a wrong answer plus any trick on the
+kernel (a lying tensor subclass, an AST transformer that drops asserts, a
+patched message sender, a shadowed ``abs``) still loses the cell, and what the
+kernel can see (its folder, ``In``, the environment) holds no hidden test and
+no secret of the grader.
 """
 from __future__ import annotations
 
@@ -36,11 +44,15 @@ BERN = _SOL["bernoulli_nll"]
 WRONG_GAUSS = "def gaussian_nll(y, mu, log_var):\n    return (0.5 * (log_var + (y - mu) ** 2 / torch.exp(log_var))).mean()\n"
 
 
-def guarded(attack: str) -> str:
+SECRET = "grader-secret-7f3a9c"  # an environment variable of the grader's process
+HIDDEN_ONLY = "log_var_scale"  # a name that appears only in ex01's hidden tests
+
+
+def guarded(attack: str, course: Path) -> str:
     """gaussian_nll is correct only if ``attack`` raised (the sandbox stopped it)."""
     return (
         "from pathlib import Path\n"
-        "COURSE = Path.cwd().parents[2]\n"
+        f"COURSE = Path({str(course)!r})\n"
         "try:\n" + "".join(f"    {line}\n" for line in attack.splitlines()) + "    _stolen = True\n"
         "except Exception:\n    _stolen = False\n" + GAUSS + "\n"
         "if _stolen:\n    gaussian_nll = lambda y, mu, log_var: torch.tensor(float('nan'))\n"
@@ -50,7 +62,7 @@ def guarded(attack: str) -> str:
 PROBE = '''
 import json, os, socket
 from pathlib import Path
-here = Path.cwd(); course = here.parents[2]
+here = Path.cwd(); course = Path(COURSE_ROOT)
 seen = {"cwd": str(here), "uid": os.getuid(), "root_listing": sorted(os.listdir("/"))}
 def attempt(name, fn):
     try:
@@ -69,11 +81,52 @@ attempt("home", lambda: os.listdir("/root"))
 attempt("network", lambda: socket.create_connection(("127.0.0.1", PORT), timeout=2))
 attempt("dns", lambda: socket.getaddrinfo("pypi.org", 443))
 attempt("kill_parent", lambda: os.kill(os.getppid(), 0) or os.getppid())
-(here / "probe.json").write_text(json.dumps(seen))
+print("PROBE" + json.dumps(seen) + "EBORP")
 '''
 
 
-def cases(port: int) -> list[Case]:
+LIAR = (
+    "class _Liar(torch.Tensor):\n"
+    "    def __eq__(self, other):\n        return True\n"
+    "    @classmethod\n"
+    "    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+    "        if getattr(func, '__name__', '') in ('allclose', 'isclose', 'eq', '__eq__', 'equal'):\n"
+    "            return True\n"
+    "        return super().__torch_function__(func, types, args, kwargs or {})\n"
+    "_wrong = gaussian_nll\n"
+    "def gaussian_nll(y, mu, log_var):\n"
+    "    return _wrong(y, mu, log_var).as_subclass(_Liar)\n"
+)
+NO_ASSERT = (
+    "import ast\n"
+    "class _NoAssert(ast.NodeTransformer):\n"
+    "    def visit_Assert(self, node):\n        return ast.Pass()\n"
+    "get_ipython().ast_transformers.append(_NoAssert())\n"
+)
+SILENCE = (
+    "_kernel = get_ipython().kernel\n"
+    "_send = _kernel.session.send\n"
+    "def _quiet(stream, msg_or_type, content=None, *args, **kwargs):\n"
+    "    if msg_or_type == 'error':\n        return None\n"
+    "    if isinstance(content, dict) and content.get('status') == 'error':\n"
+    "        content = {'status': 'ok', 'execution_count': content.get('execution_count', 0),\n"
+    "                   'user_expressions': {}, 'payload': []}\n"
+    "    return _send(stream, msg_or_type, content, *args, **kwargs)\n"
+    "_kernel.session.send = _quiet\n"
+)
+SNOOP = (
+    "import glob, os\n"
+    "for _p in glob.glob('**/*.ipynb', recursive=True) + glob.glob('../**/*.ipynb', recursive=True) + "
+    "glob.glob('/tmp/**/*.ipynb', recursive=True):\n"
+    "    try:\n        print(open(_p).read())\n    except Exception:\n        pass\n"
+    "print(os.listdir('.'), In)\n"
+    "print(dict(os.environ))\n"
+    "from IPython.display import HTML, display\n"
+    "display(HTML('<script>alert(1)</script>'))\n"
+)
+
+
+def cases(port: int, course: Path = Path("/nonexistent")) -> list[Case]:
     loop_forever = "while True:\n    pass\n"
     return [
         Case("solution", "full", description="the reference solution"),
@@ -110,21 +163,31 @@ def cases(port: int) -> list[Case]:
                  "math.isclose = lambda *a, **k: True\n"
                  "builtins.abs = lambda x: 0\n" + WRONG_GAUSS)}),
         Case("read_gradebook", "full", description="reads ../../../gradebook.db (must fail)",
-             replace={"gaussian_nll": guarded("open('../../../gradebook.db', 'rb').read()")}),
+             replace={"gaussian_nll": guarded("(COURSE / 'gradebook.db').read_bytes()", course)}),
         Case("read_solutions", "full", description="reads solutions/ (must fail)",
-             replace={"gaussian_nll": guarded(f"(COURSE / 'solutions' / '{A}' / '{A}.ipynb').read_text()")}),
+             replace={"gaussian_nll": guarded(f"(COURSE / 'solutions' / '{A}' / '{A}.ipynb').read_text()", course)}),
         Case("read_other_student", "full", description="reads another student's submission (must fail)",
-             replace={"gaussian_nll": guarded(f"(COURSE / 'submitted' / 'solution' / '{A}' / '{A}.ipynb').read_text()")}),
+             replace={"gaussian_nll": guarded(f"(COURSE / 'submitted' / 'solution' / '{A}' / '{A}.ipynb').read_text()", course)}),
         Case("write_outside", "full", description="writes next to gradebook.db and in /tmp (must not land)",
              replace={"gaussian_nll": (
                  "from pathlib import Path\n"
-                 "for target in (Path.cwd().parents[2] / 'pwned.txt', Path.cwd().parents[1] / 'pwned.txt',\n"
+                 f"for target in (Path({str(course)!r}) / 'pwned.txt', Path({str(course)!r}) / 'autograded' / 'pwned.txt',\n"
                  "               Path('/tmp/deepprob-pwned-write')):\n"
                  "    try:\n        target.write_text('x')\n    except OSError:\n        pass\n" + GAUSS)}),
         Case("network", "full", description="connects to a TCP port of the grader's machine (must fail)",
-             replace={"gaussian_nll": guarded(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)")}),
+             replace={"gaussian_nll": guarded(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)", course)}),
         Case("probe", "full", description="records what a submission can see",
-             replace={"gaussian_nll": PROBE.replace("PORT", str(port)) + GAUSS}),
+             replace={"gaussian_nll": PROBE.replace("PORT", str(port)).replace("COURSE_ROOT", repr(str(course))) + GAUSS}),
+        Case("lying_tensor", "partial", must_lose=(G,), description="wrong answer returned as a Tensor subclass whose "
+             "comparisons always pass", replace={"gaussian_nll": WRONG_GAUSS + LIAR}),
+        Case("ast_transformer", "partial", must_lose=(G,), description="wrong answer + an AST transformer that turns "
+             "every assert into pass", replace={"gaussian_nll": NO_ASSERT + WRONG_GAUSS}),
+        Case("silenced_errors", "partial", must_lose=(G,), description="wrong answer + the kernel's send patched to "
+             "drop errors and report ok", replace={"gaussian_nll": SILENCE + WRONG_GAUSS}),
+        Case("shadowed_abs", "partial", must_lose=(G,), description="wrong answer + a notebook-global abs",
+             replace={"gaussian_nll": "abs = lambda x: 0\n" + WRONG_GAUSS}),
+        Case("snoop", "full", description="prints every notebook it can find, In, the environment and a script tag",
+             replace={"gaussian_nll": SNOOP + GAUSS}),
     ]
 
 
@@ -158,9 +221,10 @@ def batch(root, tmp_path_factory, listener):
     port, hits = listener
     mp = pytest.MonkeyPatch()
     mp.setenv("DEEPPROB_SANDBOX_MEMORY_MB", str(MEMORY_MB))
+    mp.setenv("DEEPPROB_TEST_SECRET", SECRET)
     workdir = tmp_path_factory.mktemp("safety")
     try:
-        scores = grade_cases(root, A, cases(port), workdir=workdir, timeout=TIMEOUT)
+        scores = grade_cases(root, A, cases(port, workdir.resolve()), workdir=workdir, timeout=TIMEOUT)
     finally:
         mp.undo()
     return scores, workdir, hits
@@ -202,19 +266,50 @@ def test_bad_submission_grade(batch, case):
 @needs_sandbox
 def test_sandbox_probe_saw_nothing(batch):
     _, workdir, hits = batch
-    probe = json.loads((_autograded(workdir, "probe") / "probe.json").read_text())
+    nb = nbformat.read(str(_autograded(workdir, "probe") / f"{A}.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream")
+    probe = json.loads(text[text.index("PROBE") + 5:text.index("EBORP")])
     leaked = {k: probe[k] for k in EXPECTED_LEAK_FREE if not str(probe[k]).startswith("DENIED")}
     assert not leaked, f"the sandbox let a submission do: {leaked}"
-    assert probe["cwd"] == str(_autograded(workdir, "probe"))
-    # the course root is only the empty path down to the submission's own folder
-    assert probe["course_root"].startswith("DENIED") or probe["course_root"] == "['autograded']", probe["course_root"]
-    assert probe["other_autograded"].startswith("DENIED") or probe["other_autograded"] == "['probe']"
+    # the kernel runs in a private scratch folder, not in the course
+    assert "deepprob-scratch-" in probe["cwd"], probe["cwd"]
+    assert probe["course_root"].startswith("DENIED"), probe["course_root"]
     # /root holds only the (read-only) Python installation, if Python lives there
     assert not any(name in probe["home"] for name in (".ssh", ".local", ".jupyter", ".bash_history", ".cache"))
     # writes land in the submission's private /tmp, not the machine's
     assert not Path("/tmp/deepprob-pwned").exists()
     assert not (workdir / "pwned.txt").exists()
     assert hits == [], "a submission reached the grader's TCP port"
+
+
+def _outputs(workdir: Path, name: str) -> str:
+    """Every output text of a graded notebook, as one string."""
+    nb = nbformat.read(str(_autograded(workdir, name) / f"{A}.ipynb"), as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+@pytest.mark.slow
+def test_kernel_sees_no_hidden_test_and_no_grader_secret(batch):
+    _, workdir, _ = batch
+    text = _outputs(workdir, "snoop")
+    assert "PATH" in text, "the snooping submission's output is missing"
+    assert HIDDEN_ONLY not in text, "hidden-test source reached the kernel"
+    assert "BEGIN HIDDEN" not in text
+    assert SECRET not in text, "the grader's environment reached the kernel"
+    nb = nbformat.read(str(_autograded(workdir, "snoop") / f"{A}.ipynb"), as_version=4)
+    mimes = {m for c in nb.cells for o in c.get("outputs", []) for m in o.get("data", {})}
+    assert mimes <= {"text/plain", "image/png", "image/jpeg"}, f"active outputs were kept: {mimes}"
+
+
+@pytest.mark.slow
+def test_checker_verdicts_are_written_by_the_grader(batch):
+    """The forged cases lose the cell with the grader's own message, not the kernel's."""
+    _, workdir, _ = batch
+    for name in ("lying_tensor", "ast_transformer", "silenced_errors", "shadowed_abs", "patched_torch"):
+        nb = nbformat.read(str(_autograded(workdir, name) / f"{A}.ipynb"), as_version=4)
+        (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == G]
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert errors and errors[-1].traceback[0].startswith("Grader's checks:"), (name, errors)
 
 
 @pytest.mark.slow
@@ -241,7 +336,7 @@ def test_dead_kernel_is_explained_and_guard_removed(batch):
     _, workdir, _ = batch
     nb = nbformat.read(str(_autograded(workdir, "kill9") / f"{A}.ipynb"), as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
-    assert any(o.ename == "KernelDied" for o in errors)
+    assert any(o.ename == "GradingError" and "kernel died" in o.evalue for o in errors)
     # the guard's cell and prefixes are gone from the graded notebook
     assert all("_dpg_" not in c.source and "deepprob grading guard" not in c.source for c in nb.cells)
 

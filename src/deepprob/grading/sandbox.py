@@ -216,8 +216,12 @@ def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, i
         exe, "--unshare-user-try", "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--cap-drop", "ALL", "--hostname", "grader",
         "--ro-bind", "/usr", "/usr",
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--proc", "/proc", "--dev", "/dev",
     ]
+    scratch_mb = _scratch_mb()
+    if scratch_mb:
+        args += ["--size", str(scratch_mb << 20)]
+    args += ["--tmpfs", "/tmp"]
     if info.get("transport", "tcp") == "ipc":
         args.insert(1, "--unshare-net")
     ip = _ipc_prefix(info)
@@ -241,7 +245,11 @@ def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, i
             args += ["--ro-bind", str(p), str(p)]
     for p in _python_paths(workdir):
         args += ["--ro-bind", str(p), str(p)]
-    args += ["--bind", str(workdir), str(workdir), "--remount-ro", "/"]
+    if scratch_mb:
+        # the checker's scratch folder: a private, size-limited tmpfs that the grader never reads back
+        args += ["--size", str(scratch_mb << 20), "--tmpfs", str(workdir), "--remount-ro", "/"]
+    else:
+        args += ["--bind", str(workdir), str(workdir), "--remount-ro", "/"]
     for key, value in {
         "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/.matplotlib", "XDG_CACHE_HOME": "/tmp/.cache",
         "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter-runtime", "IPYTHONDIR": "/tmp/.ipython",
@@ -250,6 +258,14 @@ def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, i
     # the kernel's parent pid means nothing inside the PID namespace; --die-with-parent does its job
     args += ["--unsetenv", "JPY_PARENT_PID", "--chdir", str(workdir), "--"]
     return args + cmd
+
+
+def _scratch_mb() -> int:
+    """Size of the tmpfs scratch folder asked for by the checker (``DEEPPROB_SANDBOX_SCRATCH_MB``); 0: none."""
+    try:
+        return max(0, int(os.environ.get("DEEPPROB_SANDBOX_SCRATCH_MB", "0") or 0))
+    except ValueError:
+        return 0
 
 
 def _pid_alive(pid: int) -> bool:

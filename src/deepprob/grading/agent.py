@@ -1,0 +1,253 @@
+"""The kernel side of the checker's data-only channel (issue #10).
+
+The checker (:mod:`deepprob.grading.checker`) sends each request as a user
+expression ``__import__("deepprob.grading.agent").grading.agent.serve("<json>")``;
+:func:`serve` looks the named object up in the notebook's namespace, builds the
+arguments the request describes (fresh tensors, kept objects, functions of the
+fixed :data:`LIBRARY`), calls it and answers with JSON made by
+:mod:`deepprob.grading.protocol`.
+
+This module runs inside the student's process and is **not trusted**: the
+student's code can replace every function here. It only has to be *correct*
+for honest code; the checker trusts nothing but the data it decodes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+
+from .protocol import DTYPES, encode_array
+
+__all__ = ["Agent", "serve", "LIBRARY"]
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+#: Callables a request may pass as arguments, by name (``protocol.Lib``). Each
+#: takes a tensor and returns a tensor, written with torch operations so that
+#: gradients flow through them.
+LIBRARY = {
+    "square": lambda z: z ** 2,
+    "cube": lambda z: z ** 3,
+    "sin": lambda z: _torch().sin(z),
+    "exp": lambda z: _torch().exp(z),
+    "identity": lambda z: z,
+    "sum_squares": lambda z: (z ** 2).sum(-1),
+    "quadratic_shift": lambda z: ((z - 1.5) ** 2).sum(-1),
+}
+
+
+class Agent:
+    """Answers checker requests against one namespace (a notebook's globals)."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+        self.kept: dict[int, object] = {}
+
+    # ---- arguments -----------------------------------------------------------------
+    def build(self, obj):
+        if isinstance(obj, list):
+            return [self.build(v) for v in obj]
+        if not isinstance(obj, dict):
+            return obj
+        if "__tensor__" in obj:
+            return self._tensor(obj["__tensor__"])
+        if "__handle__" in obj:
+            return self.kept[int(obj["__handle__"])]
+        if "__lib__" in obj:
+            fn = LIBRARY[obj["__lib__"]]
+            return fn
+        if "__float__" in obj:
+            return float(obj["__float__"])
+        if "__tuple__" in obj:
+            return tuple(self.build(v) for v in obj["__tuple__"])
+        if "__dict__" in obj:
+            return {k: self.build(v) for k, v in obj["__dict__"].items()}
+        return {k: self.build(v) for k, v in obj.items()}
+
+    def _tensor(self, spec):
+        import base64
+
+        raw = base64.b64decode(spec["data"])
+        arr = np.frombuffer(raw, dtype=np.dtype(spec.get("array_dtype", "float64")).newbyteorder("<"))
+        arr = arr.astype(spec.get("array_dtype", "float64")).reshape(spec["shape"]).copy()
+        kind, dtype = spec.get("kind", "torch"), spec.get("dtype", "float64")
+        if kind == "numpy":
+            return arr.astype(dtype)
+        if kind == "jax":
+            import jax.numpy as jnp
+
+            return jnp.asarray(arr, dtype=dtype)
+        if kind == "python":
+            return arr.tolist()
+        torch = __import__("torch")
+        t = torch.tensor(arr, dtype=getattr(torch, dtype))
+        if spec.get("requires_grad"):
+            t.requires_grad_(True)
+        return t
+
+    # ---- results -------------------------------------------------------------------
+    def encode(self, value, keep: bool = False, depth: int = 0):
+        if depth > 12:
+            return {"__object__": {"type": type(value).__name__, "module": type(value).__module__}}
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int):
+            return value if abs(value) < 2 ** 53 else float(value)
+        if isinstance(value, float):
+            return value if math.isfinite(value) else {"__float__": repr(value)}
+        torch = _torch()
+        if torch is not None and isinstance(value, torch.Tensor):
+            return {"__array__": self._from_torch(value)}
+        if isinstance(value, (np.ndarray, np.generic)):
+            arr = np.asarray(value)
+            if arr.dtype.kind == "c" or arr.dtype == object:
+                return {"__object__": {"type": type(value).__name__, "module": "numpy"}}
+            spec = encode_array(arr)
+            return {"__array__": {**spec, "kind": "numpy", "orig_dtype": arr.dtype.name}}
+        mod = type(value).__module__ or ""
+        if mod.startswith(("jax", "jaxlib")) and hasattr(value, "shape") and hasattr(value, "dtype"):
+            arr = np.asarray(value)
+            return {"__array__": {**encode_array(arr), "kind": "jax", "orig_dtype": str(value.dtype)}}
+        if mod.startswith("tensorflow") and hasattr(value, "numpy") and hasattr(value, "dtype"):
+            arr = np.asarray(value.numpy())
+            return {"__array__": {**encode_array(arr), "kind": "tensorflow", "orig_dtype": arr.dtype.name}}
+        dist = self._distribution(value, depth)
+        if dist is not None:
+            return dist
+        if isinstance(value, (list, tuple)):
+            return [self.encode(v, depth=depth + 1) for v in value][:100_000]
+        if isinstance(value, dict):
+            return {"__dict__": {str(k): self.encode(v, depth=depth + 1) for k, v in list(value.items())[:10_000]}}
+        out = {"type": type(value).__name__, "module": mod}
+        if keep:
+            out["handle"] = self._keep(value)
+        return {"__object__": out}
+
+    def _keep(self, value) -> int:
+        handle = len(self.kept) + 1
+        self.kept[handle] = value
+        return handle
+
+    def _from_torch(self, t) -> dict:
+        torch = _torch()
+        requires_grad = bool(t.requires_grad)
+        orig = str(t.dtype).replace("torch.", "")
+        d = t.detach().cpu()
+        if d.is_complex():
+            d = d.real
+        if orig not in DTYPES:
+            d = d.to(torch.float64)
+        arr = d.resolve_conj().resolve_neg().numpy()
+        return {**encode_array(arr), "kind": "torch", "orig_dtype": orig, "requires_grad": requires_grad}
+
+    def _distribution(self, value, depth):
+        mod = type(value).__module__ or ""
+        if not mod.startswith(("torch.distributions", "numpyro.distributions", "tensorflow_probability")):
+            return None
+        params = {}
+        if mod.startswith("tensorflow_probability"):
+            items = dict(getattr(value, "parameters", {}) or {})
+            batch = list(getattr(value, "batch_shape", []) or [])
+            event = list(getattr(value, "event_shape", []) or [])
+        else:
+            names = list((getattr(value, "arg_constraints", None) or {}).keys())
+            for extra in ("base_dist", "mixture_distribution", "component_distribution",
+                          "reinterpreted_batch_ndims", "low", "high", "df", "total_count"):
+                if hasattr(value, extra) and extra not in names:
+                    names.append(extra)
+            items = {}
+            for name in names:
+                try:
+                    items[name] = getattr(value, name)
+                except Exception:  # a lazy parameter that cannot be computed
+                    continue
+            batch = list(value.batch_shape)
+            event = list(value.event_shape)
+        for name, v in items.items():
+            if callable(v) and not hasattr(v, "batch_shape"):
+                continue
+            params[name] = self.encode(v, depth=depth + 1)
+        return {"__distribution__": {"type": type(value).__name__, "module": mod, "params": params,
+                                     "batch_shape": [int(n) for n in batch], "event_shape": [int(n) for n in event]}}
+
+    # ---- requests ------------------------------------------------------------------
+    def _target(self, spec):
+        if isinstance(spec, dict) and "__handle__" in spec:
+            return self.kept[int(spec["__handle__"])]
+        if spec not in self.namespace:
+            raise NameError(f"name {spec!r} is not defined in the notebook")
+        return self.namespace[spec]
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op", "call")
+        try:
+            obj = self._target(request["target"])
+            for part in (request.get("attr") or "").split("."):
+                if part:
+                    obj = getattr(obj, part)
+            if op == "get":
+                return {"ok": True, "value": self.encode(obj, keep=request.get("keep", False))}
+            args = self.build(request.get("args", []))
+            kwargs = self.build(request.get("kwargs", {}))
+            seed = request.get("seed")
+            if seed is not None:
+                np.random.seed(int(seed))
+                if _torch() is not None:
+                    _torch().manual_seed(int(seed))
+            torch = _torch()
+            if request.get("no_grad") and torch is not None:
+                with torch.no_grad():
+                    out = obj(*args, **kwargs)
+            else:
+                out = obj(*args, **kwargs)
+        except Exception as err:
+            return {"ok": False, "error": self._error(err)}
+        reply = {"ok": True, "value": self.encode(out, keep=request.get("keep", False))}
+        if request.get("keep"):
+            reply["handle"] = self._keep(out)
+        if request.get("args_after"):
+            reply["args_after"] = [self.encode(a) for a in args]
+        wrt = request.get("grad")
+        if wrt is not None:
+            try:
+                reply["grads"] = self._grads(out, args, kwargs, wrt)
+            except Exception as err:
+                reply["grads"] = self._error(err)
+        return reply
+
+    def _grads(self, out, args, kwargs, wrt):
+        torch = _torch()
+        inputs = [args[w] if isinstance(w, int) else kwargs[w] for w in wrt]
+        if not (torch is not None and isinstance(out, torch.Tensor)):
+            raise TypeError(f"cannot differentiate a {type(out).__name__}")
+        if not out.requires_grad:
+            raise RuntimeError("the result does not depend differentiably on the inputs (requires_grad is False)")
+        grads = torch.autograd.grad(out.sum(), inputs, allow_unused=True)
+        return [None if g is None else {"__array__": self._from_torch(g)} for g in grads]
+
+    @staticmethod
+    def _error(err: BaseException) -> dict:
+        bases = [c.__name__ for c in type(err).__mro__[1:] if c.__module__ == "builtins"]
+        return {"__error__": {"type": type(err).__name__, "message": str(err)[:2000], "bases": bases}}
+
+    def serve(self, text: str) -> str:
+        return json.dumps(self.handle(json.loads(text)), allow_nan=False)
+
+
+_AGENT: Agent | None = None
+
+
+def serve(text: str) -> str:
+    """Answer one request (JSON text) against the IPython user namespace."""
+    global _AGENT
+    if _AGENT is None:
+        from IPython import get_ipython
+
+        _AGENT = Agent(get_ipython().user_ns)
+    return _AGENT.serve(text)

@@ -1,0 +1,200 @@
+"""The checker's data-only channel and hidden tests, without a kernel (issue #10).
+
+The end-to-end grading of checker cells (sandboxed kernel, nbgrader, forged
+answers) is in ``tests/test_grading_safety.py`` and ``tests/test_grading_contract.py``;
+here the pieces are checked one by one, fast.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from deepprob.grading.agent import Agent
+from deepprob.grading.checker import is_checker_source, sanitise_outputs, split_hidden
+from deepprob.grading.checks import Lib, Tensor, array, close, scalar, submission
+from deepprob.grading.protocol import ArrayData, ProtocolError, decode, encode_array, loads
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKER_ASSIGNMENTS = ["ex01_maximum_likelihood"]
+
+
+# ---- protocol -----------------------------------------------------------------------------
+@pytest.mark.parametrize("arr", [np.arange(6.0).reshape(2, 3), np.array(3.5), np.array([True, False]),
+                                 np.arange(4, dtype=np.int64), np.zeros((0, 2), dtype=np.float32)])
+def test_array_round_trip(arr):
+    out = decode({"__array__": {**encode_array(arr), "kind": "numpy"}})
+    assert isinstance(out, ArrayData) and out.shape == arr.shape
+    np.testing.assert_array_equal(out.value, arr)
+
+
+@pytest.mark.parametrize("bad", [
+    {"__array__": {"dtype": "object", "shape": [1], "data": ""}},
+    {"__array__": {"dtype": "float64", "shape": [2], "data": base64.b64encode(b"\0" * 8).decode()}},
+    {"__array__": {"dtype": "float64", "shape": [-1], "data": ""}},
+    {"__array__": {"dtype": "float64", "shape": [1], "data": "not base64!"}},
+    {"__pickle__": "gASV"},
+    {"__float__": "1e3"},
+    {"__array__": {"dtype": "float64", "shape": [True], "data": ""}},
+], ids=["object-dtype", "wrong-size", "negative-shape", "bad-base64", "unknown-tag", "bad-float", "bool-shape"])
+def test_decode_refuses_what_is_not_data(bad):
+    with pytest.raises(ProtocolError):
+        decode(bad)
+
+
+def test_loads_refuses_bare_nan_and_non_json():
+    with pytest.raises(ProtocolError):
+        loads('{"ok": true, "value": NaN}')
+    with pytest.raises(ProtocolError):
+        loads("print('hi')")
+    with pytest.raises(ProtocolError):
+        loads(b"{}")
+
+
+# ---- agent and checks, in one process -----------------------------------------------------
+def test_call_returns_data_and_gradients():
+    torch = pytest.importorskip("torch")
+    ns = {"f": lambda x, w: (w * x ** 2).sum()}
+    sub = submission(ns)
+    x = np.array([1.0, -2.0, 3.0])
+    r = sub.call("f", Tensor(x, requires_grad=True), 2.0, grad=[0])
+    assert scalar(r, "f") == pytest.approx(28.0)
+    close(array(r.grads[0], "df/dx"), 4 * x, msg="gradient")
+    assert r.value.requires_grad and r.value.dtype == "float64"
+    # a float32 tensor travels as float32 and says so
+    r = sub.call("f", Tensor(x, dtype="float32"), 1.0)
+    assert r.value.dtype == "float32" and r.value.kind == "torch" and not r.value.requires_grad
+    assert torch.is_tensor(torch.zeros(1))
+
+
+def test_a_lying_tensor_becomes_plain_numbers():
+    torch = pytest.importorskip("torch")
+
+    class Liar(torch.Tensor):
+        def __eq__(self, other):
+            return True
+
+    sub = submission({"f": lambda: torch.tensor(1.0).as_subclass(Liar)})
+    value = scalar(sub.call("f"), "f")
+    assert type(value) is float and value == 1.0
+    with pytest.raises(AssertionError):
+        close(value, 2.0)
+
+
+def test_errors_and_library_callables():
+    torch = pytest.importorskip("torch")
+    sub = submission({"apply": lambda fn, z: fn(z), "boom": lambda: 1 / 0})
+    r = sub.call("apply", Lib("square"), Tensor([3.0]))
+    close(array(r, "apply", shape=(1,)), [9.0])
+    with pytest.raises(AssertionError, match="ZeroDivisionError"):
+        sub.call("boom")
+    err = sub.call("boom", expect_error=True).error
+    assert err.is_a("ArithmeticError")
+    with pytest.raises(AssertionError, match="should have raised"):
+        sub.call("apply", Lib("identity"), Tensor([1.0]), expect_error=True)
+    with pytest.raises(AssertionError, match="not defined"):
+        sub.call("missing")
+    assert torch.is_tensor(torch.ones(1))
+
+
+def test_distribution_is_sent_as_type_and_parameters():
+    torch = pytest.importorskip("torch")
+    sub = submission({"f": lambda: torch.distributions.Normal(torch.zeros(2), torch.full((2,), 3.0))})
+    d = sub.call("f").value
+    assert d.type == "Normal" and d.batch_shape == (2,)
+    close(array(d.params["scale"], "scale"), [3.0, 3.0])
+
+
+def test_kept_objects_come_back_by_handle():
+    pytest.importorskip("torch")
+
+    class Box:
+        def __init__(self):
+            self.n = 0
+
+        def bump(self, k):
+            self.n += k
+            return self.n
+
+    sub = submission({"Box": Box})
+    box = sub.call("Box", keep=True)
+    assert box.handle is not None and box.value.type == "Box"
+    sub.call(box.handle, 2, attr="bump")
+    assert sub.call(box.handle, 3, attr="bump").value == 5
+    assert sub.get(box.handle, "n") == 5
+
+
+# ---- the checker preprocessor's pieces ----------------------------------------------------
+def test_split_hidden_and_checker_detection():
+    src = "a = 1\n### BEGIN HIDDEN TESTS\nfrom deepprob.grading.checks import submission\nb = 2\n### END HIDDEN TESTS\n"
+    visible, hidden = split_hidden(src)
+    assert "HIDDEN" not in visible and "b = 2" not in visible and "a = 1" in visible
+    assert "b = 2" in hidden and is_checker_source(src)
+    assert not is_checker_source("a = 1\n### BEGIN HIDDEN TESTS\nassert a\n### END HIDDEN TESTS\n")
+
+
+def test_sanitise_outputs_keeps_text_only():
+    outs = [
+        {"output_type": "display_data", "data": {"text/html": "<script>x</script>", "text/plain": "<HTML>"}},
+        {"output_type": "display_data", "data": {"application/javascript": "alert(1)"}},
+        {"output_type": "stream", "name": "stderr", "text": "x" * 50},
+        {"output_type": "error", "ename": "AssertionError", "evalue": "no", "traceback": ["\x1b[31mAssertionError\x1b[0m: no"]},
+        {"output_type": "execute_result", "data": {"text/plain": "0.5"}, "execution_count": 3},
+    ]
+    safe = sanitise_outputs(outs, limit=20, keep_errors=False)
+    text = json.dumps(safe)
+    assert "<script" not in text and "alert" not in text and "\\u001b" not in text
+    assert all(o["output_type"] in ("stream", "display_data") for o in safe)
+    assert all(o.get("name", "stdout") == "stdout" for o in safe)
+    assert "output cut by the grader" in safe[1]["text"]
+    kept = sanitise_outputs(outs, keep_errors=True)
+    assert [o["output_type"] for o in kept].count("error") == 1
+
+
+# ---- the hidden tests themselves, run the way an author runs them ---------------------------
+def _cells(assignment):
+    nb = nbformat.read(str(ROOT / "solutions" / assignment / f"{assignment}.ipynb"), as_version=4)
+    return [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade_id") != "colab_install"]
+
+
+def _run(cells, replace=None):
+    """Run a solution notebook's code cells in one namespace; ``grade_id -> error`` of the test cells."""
+    ns: dict = {}
+    failed = {}
+    for cell in cells:
+        meta = cell.metadata.get("nbgrader", {})
+        source = (replace or {}).get(meta.get("grade_id"), cell.source)
+        source = re.sub(r"^\s*%.*$", "", source, flags=re.M)
+        try:
+            exec(compile(source, meta.get("grade_id", "cell"), "exec"), ns)
+        except AssertionError as err:
+            if not meta.get("grade"):
+                raise
+            failed[meta["grade_id"]] = str(err)
+    return failed
+
+
+@pytest.mark.parametrize("assignment", CHECKER_ASSIGNMENTS)
+def test_hidden_tests_pass_on_the_solution_and_are_checker_code(assignment):
+    cells = _cells(assignment)
+    tests = [c for c in cells if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")]
+    assert tests and all(is_checker_source(c.source) for c in tests)
+    assert _run(cells) == {}
+
+
+def test_hidden_tests_fail_a_wrong_answer():
+    cells = _cells("ex01_maximum_likelihood")
+    wrong = {"gaussian_nll": "def gaussian_nll(y, mu, log_var):\n    return 0.5 * (log_var + (y - mu) ** 2 / torch.exp(log_var)).mean()\n"}
+    failed = _run(cells, wrong)
+    assert set(failed) == {"test_gaussian_nll"}, failed
+
+
+def test_agent_answers_json_only():
+    agent = Agent({"f": lambda: {"a": [1, 2.5, None, float("nan")]}})
+    reply = json.loads(agent.serve(json.dumps({"op": "call", "target": "f"})))
+    assert reply["ok"] and decode(reply["value"])["a"][:3] == [1, 2.5, None]
