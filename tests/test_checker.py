@@ -21,7 +21,19 @@ from deepprob.grading.checks import Lib, Tensor, array, close, scalar, submissio
 from deepprob.grading.protocol import ArrayData, ProtocolError, decode, encode_array, loads
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKER_ASSIGNMENTS = ["ex01_maximum_likelihood"]
+
+
+def _checker_assignments() -> list[str]:
+    """Assignments whose graded test cells are checker code (the others still run in the kernel)."""
+    out = []
+    for path in sorted((ROOT / "solutions").glob("ex*/ex*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        if any(is_checker_source(c.source) for c in nb.cells if c.cell_type == "code"):
+            out.append(path.stem)
+    return out
+
+
+CHECKER_ASSIGNMENTS = _checker_assignments()
 
 
 # ---- protocol -----------------------------------------------------------------------------
@@ -182,16 +194,48 @@ def _run(cells, replace=None):
 @pytest.mark.parametrize("assignment", CHECKER_ASSIGNMENTS)
 def test_hidden_tests_pass_on_the_solution_and_are_checker_code(assignment):
     cells = _cells(assignment)
-    tests = [c for c in cells if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")]
+    meta = [c.metadata.get("nbgrader", {}) for c in cells]
+    tests = [c for c, m in zip(cells, meta) if m.get("grade") and not m.get("solution")]
     assert tests and all(is_checker_source(c.source) for c in tests)
     assert _run(cells) == {}
 
 
-def test_hidden_tests_fail_a_wrong_answer():
-    cells = _cells("ex01_maximum_likelihood")
-    wrong = {"gaussian_nll": "def gaussian_nll(y, mu, log_var):\n    return 0.5 * (log_var + (y - mu) ** 2 / torch.exp(log_var)).mean()\n"}
-    failed = _run(cells, wrong)
-    assert set(failed) == {"test_gaussian_nll"}, failed
+WRONG = {
+    "ex01_maximum_likelihood": (
+        {"gaussian_nll": "def gaussian_nll(y, mu, log_var):\n"
+                         "    return 0.5 * (log_var + (y - mu) ** 2 / torch.exp(log_var)).mean()\n"},
+        {"test_gaussian_nll"},
+    ),
+    "ex03_elbo": (
+        {"monte_carlo_kl": "def monte_carlo_kl(mu_q, log_var_q, mu_p, log_var_p, n_samples, generator):\n"
+                           "    eps = torch.randn((n_samples,) + tuple(mu_q.shape), generator=generator, dtype=mu_q.dtype)\n"
+                           "    z = mu_q + torch.exp(0.5 * log_var_q) * eps\n"
+                           "    lq = -0.5 * (log_var_q + (z - mu_q) ** 2 / torch.exp(log_var_q))\n"
+                           "    lp = -0.5 * (log_var_p + (z - mu_p) ** 2 / torch.exp(log_var_p))\n"
+                           "    return (lq - lp).sum(-1).sum(0) / (n_samples + 1)\n"},
+        {"test_monte_carlo_kl"},
+    ),
+    "ex04_reparameterization": (
+        {"score_function_gradient": "def score_function_gradient(f, mu, log_var, n_samples, generator):\n"
+                                    "    eps = torch.randn(n_samples, mu.shape[-1], generator=generator, dtype=mu.dtype)\n"
+                                    "    sigma = torch.exp(0.5 * log_var.detach())\n"
+                                    "    values = f(mu.detach() + sigma * eps).detach()[:, None]\n"
+                                    "    return (values * eps / sigma).mean(0), (values * (eps ** 2 - 1)).mean(0)\n"},
+        {"test_score_function_gradient"},
+    ),
+}
+
+
+def test_every_checker_assignment_has_a_wrong_answer_here():
+    assert "ex01_maximum_likelihood" in CHECKER_ASSIGNMENTS
+    assert set(WRONG) == set(CHECKER_ASSIGNMENTS)
+
+
+@pytest.mark.parametrize("assignment", sorted(WRONG))
+def test_hidden_tests_fail_a_wrong_answer(assignment):
+    replace, must_fail = WRONG[assignment]
+    failed = _run(_cells(assignment), replace)
+    assert set(failed) == must_fail, failed
 
 
 def test_agent_answers_json_only():

@@ -252,3 +252,37 @@ def test_parallel_postgresql(root, tmp_path):
     finally:
         con.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         con.close()
+
+
+def test_unsafe_submissions_are_refused_and_touch_nothing(root, tmp_path):
+    """Symlinks, special files and oversized files are refused at collection (issue #10, item 4)."""
+    from deepprob.grading.course import unsafe_entries
+
+    course = make_course(root, tmp_path / "course")
+    good = submit(course, root, "alice", "good")
+    before = good.read_bytes()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    dave = course / "submitted" / "dave" / A  # the notebook is a link to another student's
+    dave.mkdir(parents=True)
+    (dave / f"{A}.ipynb").symlink_to(good)
+    erin = submit(course, root, "erin", "good").parent  # a good notebook next to a link to the gradebook
+    (erin / "gradebook.db").symlink_to(course / "gradebook.db")
+    frank = submit(course, root, "frank", "good").parent  # a FIFO
+    os.mkfifo(frank / "pipe")
+    gina = course / "submitted" / "gina" / A  # the notebook is a link out of the course
+    gina.mkdir(parents=True)
+    (gina / f"{A}.ipynb").symlink_to(outside)
+    big = submit(course, root, "hugo", "good").parent
+    assert unsafe_entries(big, max_bytes=1000) and not unsafe_entries(big)
+
+    result = grade(course, A, jobs=1, timeout=TIMEOUT, quiet=True)
+    assert set(result.refused) == {"dave", "erin", "frank", "gina"}, result.refused
+    assert "symbolic link" in result.refused["dave"] and "not a regular file" in result.refused["frank"]
+    assert sorted(result.graded) == ["alice", "hugo"]
+    scores = autoscores(course)
+    assert scores["alice"] == 10.0 and all(scores.get(s, 0.0) == 0.0 for s in result.refused)
+    assert good.read_bytes() == before and outside.read_text() == "keep me"
+    copied = [p for p in (course / "autograded").rglob("*") if p.is_symlink() or p.name == "gradebook.db"]
+    copied += [p for p in (course / "feedback").rglob("*") if p.is_symlink() or p.name == "gradebook.db"]
+    assert not copied, copied

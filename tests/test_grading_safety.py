@@ -355,3 +355,70 @@ def test_sandbox_check_reports_mode():
     info = check()
     assert info["bwrap"] == SANDBOX
     assert info["limits"]["memory_mb"] > 0
+
+
+# ---- budgets: time and disk that a submission may use (issue #10, item 6) -----------------------
+NOTEBOOK_SECONDS = 75  # the sleeper would need 3 x 45 s: it is cut during its second cell
+CELL_CPU = 8
+CELL_TIMEOUT = 50
+
+
+def budget_cases() -> list[Case]:
+    burn = "import time\n_t = time.process_time()\nwhile time.process_time() - _t < 60:\n    pass\n"
+    return [
+        Case("sleeper", "partial", must_lose=(B, R), description="every solution cell sleeps just under the "
+             "cell timeout: the notebook's own budget stops it",
+             replace={k: "import time\ntime.sleep(45)\n" + v for k, v in _SOL.items()}),
+        Case("cpu_burner", "partial", must_lose=(B, R), description="a cell that burns 60 s of CPU: killed at the "
+             "CPU budget", replace={"bernoulli_nll": burn + BERN}),
+        Case("disk_filler", "full", description="writes 4 x 240 MiB into its folder and /tmp: stopped at the scratch "
+             "quota, nothing lands on the grader's disk",
+             replace={"gaussian_nll": (
+                 "import os\nfor _d in ('.', '/tmp'):\n    for _i in range(4):\n        try:\n"
+                 "            with open(os.path.join(_d, f'fill{_i}.bin'), 'wb') as _fh:\n"
+                 "                _fh.write(b'x' * (240 << 20))\n"
+                 "        except OSError as err:\n            print('refused:', err)\n" + GAUSS)}),
+        Case("control", "full", description="the reference solution graded in the same run"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def budget_batch(root, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("budgets")
+    import time
+
+    start = time.monotonic()
+    scores = grade_cases(root, A, budget_cases(), workdir=workdir, timeout=CELL_TIMEOUT, extra_args=(
+        f"--CheckerExecute.notebook_seconds={NOTEBOOK_SECONDS}", f"--CheckerExecute.cell_cpu_seconds={CELL_CPU}",
+        "--CheckerExecute.scratch_mb=300",
+    ))
+    return scores, workdir, time.monotonic() - start
+
+
+BUDGET_CASES = budget_cases()
+
+
+@pytest.mark.slow
+@needs_sandbox
+@pytest.mark.parametrize("case", BUDGET_CASES, ids=[c.name for c in BUDGET_CASES])
+def test_budget_grade(budget_batch, case):
+    scores, _, _ = budget_batch
+    cells = {k: v for k, v in scores[case.name].items() if v.auto}
+    lose = set(case.must_lose)
+    for cell, got in cells.items():
+        want = 0 if cell in lose else got.max_score
+        assert got.score == want, f"{case.description}: {cell} scored {got.score:g}/{got.max_score:g}, expected {want:g}"
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_budgets_bound_the_run_and_explain_themselves(budget_batch):
+    _, workdir, _ = budget_batch
+    sleeper = _outputs(workdir, "sleeper")
+    assert "budget" in sleeper
+    burner = _outputs(workdir, "cpu_burner")
+    assert "kernel died" in burner
+    filler = _outputs(workdir, "disk_filler")
+    assert "refused" in filler  # the quota stopped the writes inside the sandbox
+    big = [p for p in workdir.rglob("fill*.bin")] + [p for p in Path("/tmp").glob("fill*.bin")]
+    assert not big, big

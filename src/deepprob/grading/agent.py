@@ -33,12 +33,12 @@ def _torch():
 #: gradients flow through them.
 LIBRARY = {
     "square": lambda z: z ** 2,
-    "cube": lambda z: z ** 3,
-    "sin": lambda z: _torch().sin(z),
-    "exp": lambda z: _torch().exp(z),
     "identity": lambda z: z,
-    "sum_squares": lambda z: (z ** 2).sum(-1),
-    "quadratic_shift": lambda z: ((z - 1.5) ** 2).sum(-1),
+    "sum": lambda z: z.sum(-1),
+    "sum_square": lambda z: (z ** 2).sum(-1),
+    "sum_sin": lambda z: _torch().sin(z).sum(-1),
+    "sum_exp": lambda z: _torch().exp(z).sum(-1),
+    "step_first": lambda z: (z[:, 0] > 0).to(z.dtype),
 }
 
 
@@ -59,6 +59,16 @@ class Agent:
             return self._tensor(obj["__tensor__"])
         if "__handle__" in obj:
             return self.kept[int(obj["__handle__"])]
+        if "__generator__" in obj:
+            spec = obj["__generator__"]
+            seed, kind = int(spec["seed"]), spec.get("kind", "torch")
+            if kind == "jax":
+                import jax
+
+                return jax.random.PRNGKey(seed)
+            if kind == "numpy":
+                return np.random.default_rng(seed)
+            return __import__("torch").Generator().manual_seed(seed)
         if "__lib__" in obj:
             fn = LIBRARY[obj["__lib__"]]
             return fn
@@ -144,7 +154,9 @@ class Agent:
         if orig not in DTYPES:
             d = d.to(torch.float64)
         arr = d.resolve_conj().resolve_neg().numpy()
-        return {**encode_array(arr), "kind": "torch", "orig_dtype": orig, "requires_grad": requires_grad}
+        has_grad = bool(t.is_leaf and t.grad is not None)
+        return {**encode_array(arr), "kind": "torch", "orig_dtype": orig, "requires_grad": requires_grad,
+                "has_grad": has_grad}
 
     def _distribution(self, value, depth):
         mod = type(value).__module__ or ""
@@ -186,6 +198,12 @@ class Agent:
 
     def handle(self, request: dict) -> dict:
         op = request.get("op", "call")
+        if op == "keep":
+            try:
+                value = self.build(request["value"])
+            except Exception as err:
+                return {"ok": False, "error": self._error(err)}
+            return {"ok": True, "value": self.encode(value), "handle": self._keep(value)}
         try:
             obj = self._target(request["target"])
             for part in (request.get("attr") or "").split("."):

@@ -29,10 +29,12 @@ import math
 
 import numpy as np
 
-from .protocol import ArrayData, DistributionData, Handle, Lib, ObjectData, ProtocolError, RemoteError, Tensor, loads
+from .protocol import (
+    ArrayData, DistributionData, Generator, Handle, Lib, ObjectData, ProtocolError, RemoteError, Tensor, loads,
+)
 
 __all__ = [
-    "Submission", "Reply", "submission", "Tensor", "Lib", "Handle", "ArrayData", "DistributionData", "ObjectData",
+    "Submission", "Reply", "submission", "Tensor", "Generator", "Lib", "Handle", "ArrayData", "DistributionData", "ObjectData",
     "RemoteError", "array", "scalar", "close", "SUBMISSION_KEY",
 ]
 
@@ -41,7 +43,7 @@ SUBMISSION_KEY = "__deepprob_submission__"
 
 
 def _to_json(value):
-    if isinstance(value, (Tensor, Lib)):
+    if isinstance(value, (Tensor, Lib, Generator)):
         return value.to_json()
     if isinstance(value, Handle):
         return {"__handle__": value.id}
@@ -169,6 +171,13 @@ class Submission:
         if expect_error and reply.error is None:
             raise AssertionError(f"{name}(...) should have raised an error for this input, but returned normally")
         return reply
+
+    def keep(self, value) -> Handle:
+        """Build ``value`` (e.g. a :class:`Tensor`) in the kernel once and keep it, to pass to several calls."""
+        reply = self.request({"op": "keep", "value": _to_json(value)}, "keep")
+        if reply.error is not None or reply.handle is None:
+            raise AssertionError(f"the notebook could not build an argument: {reply.error}")
+        return reply.handle
 
     def get(self, target, attr: str | None = None, keep: bool = False):
         """The value of a notebook global (or of ``target.attr``), as data."""

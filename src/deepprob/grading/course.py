@@ -8,6 +8,7 @@ when one submission is broken, and never regrading what did not change.
 from __future__ import annotations
 
 import csv
+import stat
 import os
 import subprocess
 import sys
@@ -104,6 +105,10 @@ class CourseResult:
         Students (re)graded by this run; the others were unchanged.
     renamed : list of str
         Students whose only notebook was renamed to the assignment's name.
+    refused : dict
+        ``student_id -> reason`` of submissions not graded because they hold a
+        symbolic link, a device or other special file, or an oversized file
+        (:func:`unsafe_entries`); they score 0 until resubmitted.
     """
 
     scores: dict[str, tuple[float, float, bool]] = field(default_factory=dict)
@@ -111,6 +116,7 @@ class CourseResult:
     csv_path: Path | None = None
     graded: list[str] = field(default_factory=list)
     renamed: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def submission_scores(root: Path | str, assignment: str, db_url: str | None = None) -> dict[str, tuple[float, float, bool]]:
@@ -124,11 +130,47 @@ def submission_scores(root: Path | str, assignment: str, db_url: str | None = No
     return out
 
 
+#: largest file a submission may hold (bytes); a notebook with its figures is well below
+MAX_SUBMITTED_FILE_BYTES = 50 << 20
+
+
+def unsafe_entries(folder: Path, max_bytes: int = MAX_SUBMITTED_FILE_BYTES) -> list[str]:
+    """What in a submission folder the grader refuses to touch, as messages.
+
+    Symbolic links (at any depth, including the folder itself and its student
+    folder), anything that is not a regular file or folder (devices, FIFOs,
+    sockets) and files larger than ``max_bytes``. Nothing is followed: the
+    folder is walked with ``lstat``.
+    """
+    folder = Path(folder)
+    problems = []
+    for p in (folder.parent, folder):
+        if p.is_symlink():
+            problems.append(f"{p.name} is a symbolic link")
+    if problems:
+        return problems
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder)
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                problems.append(f"{rel} is a symbolic link")
+            elif stat.S_ISDIR(st.st_mode):
+                continue
+            elif not stat.S_ISREG(st.st_mode):
+                problems.append(f"{rel} is not a regular file")
+            elif st.st_size > max_bytes:
+                problems.append(f"{rel} is {st.st_size / 2**20:.0f} MiB (at most {max_bytes / 2**20:.0f} MiB)")
+        dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+    return problems
+
+
 def _submitted_students(root: Path, assignment: str) -> list[str]:
     sub = root / "submitted"
     if not sub.is_dir():
         return []
-    return sorted(p.name for p in sub.iterdir() if (p / assignment).is_dir())
+    return sorted(p.name for p in sub.iterdir() if (p / assignment).is_dir() or (p / assignment).is_symlink())
 
 
 def grade(
@@ -204,9 +246,17 @@ def grade(
         nbgrader(root, "zip_collect", assignment, "--force", dbarg, quiet=quiet)
 
     students = _submitted_students(root, assignment)
-    renamed = _fix_notebook_names(root, assignment, students)
-    todo = []
+    refused = {}
     for student in students:
+        problems = unsafe_entries(root / "submitted" / student / assignment)
+        if problems:
+            refused[student] = "; ".join(problems[:5])
+            if not quiet:
+                print(f"REFUSED {student}: {refused[student]} -- ask for a plain resubmission", file=sys.stderr)
+    students_ok = [s for s in students if s not in refused]
+    renamed = _fix_notebook_names(root, assignment, students_ok)
+    todo = []
+    for student in students_ok:
         record = read_ledger(root, assignment, student)
         graded_nb = root / "autograded" / student / assignment / f"{assignment}.ipynb"
         unchanged = record is not None and record.get("fingerprint") == fingerprint(
@@ -215,10 +265,11 @@ def grade(
         if force or not unchanged or (record.get("success") and not graded_nb.exists()):
             todo.append(student)
     failed = _autograde_parallel(root, assignment, todo, jobs, url, timeout, quiet)
-    for student in students:
+    for student in students_ok:
         record = read_ledger(root, assignment, student)
         if record is not None and not record.get("success") and student not in failed:
             failed.append(student)
+    failed += [s for s in refused if s not in failed]
     if failed:  # no notebook, not JSON...: nbgrader records nothing; the student gets a 0
         from nbgrader.api import Gradebook, MissingEntry
 
@@ -237,6 +288,7 @@ def grade(
     result = CourseResult(scores=scores, failed=sorted(set(failed)), csv_path=csv_path)
     result.graded = todo
     result.renamed = renamed
+    result.refused = refused
     return result
 
 
@@ -311,7 +363,9 @@ def print_summary(result: CourseResult, assignment: str) -> None:
     print(f"{'student':<24}{'score':>8}{'max':>8}  status")
     for student, (score, max_score, manual) in sorted(result.scores.items()):
         status = []
-        if student in result.failed:
+        if student in result.refused:
+            status.append(f"REFUSED: {result.refused[student]}")
+        elif student in result.failed:
             status.append("AUTOGRADE ERROR (see log)")
         if manual:
             status.append("needs manual grading")

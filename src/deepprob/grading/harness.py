@@ -129,6 +129,7 @@ def grade_cases(
     cases: list[Case],
     workdir: Path | str | None = None,
     timeout: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> dict[str, dict[str, CellScore]]:
     """Autograde every case in one ``nbgrader autograde`` run on a copy of the course.
 
@@ -145,6 +146,8 @@ def grade_cases(
         it is left in place for inspection when given.
     timeout : int, optional
         Per-cell timeout in seconds for this run.
+    extra_args : tuple of str
+        More ``nbgrader autograde`` options, e.g. ``("--CheckerExecute.notebook_seconds=30",)``.
 
     Returns
     -------
@@ -181,7 +184,7 @@ def grade_cases(
                 target.write_text(case.raw)
             else:
                 nbformat.write(build_submission(release_nb, solutions, case), str(target))
-        extra = [f"--Execute.timeout={int(timeout)}"] if timeout else []
+        extra = ([f"--Execute.timeout={int(timeout)}"] if timeout else []) + list(extra_args)
         log = nbgrader(course, "autograde", assignment, "--create", "--log-level=WARN", *extra, check=False, quiet=True)
         (course / "autograde.log").write_text(log.stdout or "")
         return _read_cell_scores(course, assignment, names)

@@ -34,7 +34,7 @@ import numpy as np
 
 __all__ = [
     "DTYPES", "MAX_REPLY_BYTES", "ProtocolError", "ArrayData", "DistributionData", "ObjectData", "Handle",
-    "RemoteError", "Tensor", "Lib", "encode_array", "decode", "loads",
+    "RemoteError", "Tensor", "Generator", "Lib", "encode_array", "decode", "loads",
 ]
 
 #: dtypes an array may travel as (anything else is converted or refused)
@@ -64,12 +64,15 @@ class ArrayData:
         The kernel-side dtype name (``"float32"``, ``"bfloat16"``...).
     requires_grad : bool
         For a torch tensor, whether it is part of an autograd graph.
+    has_grad : bool
+        For a torch leaf tensor, whether its ``.grad`` is set.
     """
 
     value: np.ndarray
     kind: str
     dtype: str
     requires_grad: bool = False
+    has_grad: bool = False
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -148,6 +151,21 @@ class Tensor:
         spec = encode_array(arr)
         return {"__tensor__": {"data": spec["data"], "shape": spec["shape"], "array_dtype": spec["dtype"],
                                "kind": self.kind, "dtype": self.dtype, "requires_grad": bool(self.requires_grad)}}
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A random-number generator argument, built fresh in the kernel from ``seed``.
+
+    ``kind="torch"``: ``torch.Generator().manual_seed(seed)``; ``kind="jax"``:
+    ``jax.random.PRNGKey(seed)``; ``kind="numpy"``: ``numpy.random.default_rng(seed)``.
+    """
+
+    seed: int
+    kind: str = "torch"
+
+    def to_json(self) -> dict:
+        return {"__generator__": {"seed": int(self.seed), "kind": self.kind}}
 
 
 @dataclass(frozen=True)
@@ -239,6 +257,7 @@ def decode(obj, depth: int = 0):
                 kind=_text(spec.get("kind", "numpy"), "kind"),
                 dtype=_text(spec.get("orig_dtype", spec.get("dtype")), "dtype"),
                 requires_grad=bool(spec.get("requires_grad", False) is True),
+                has_grad=bool(spec.get("has_grad", False) is True),
             )
         if key == "__distribution__":
             if not isinstance(spec, dict) or not isinstance(spec.get("params", {}), dict):
