@@ -206,6 +206,19 @@ WRONG = {
                          "    return 0.5 * (log_var + (y - mu) ** 2 / torch.exp(log_var)).mean()\n"},
         {"test_gaussian_nll"},
     ),
+    "ex02_likelihoods_in_numpyro": (
+        {"log_likelihood": "def log_likelihood(params, X, y):\n"
+                           "    mu = X @ params['w'] + params['b']\n"
+                           "    return jnp.sum(-jnp.log(params['sigma']) - 0.5 * ((y - mu) / params['sigma']) ** 2)\n",
+         "linear_regression": "def linear_regression(X, y=None):\n"
+                              "    N, D = X.shape\n"
+                              "    w = numpyro.sample('w', dist.Normal(0.0, 1.0).expand([D]).to_event(1))\n"
+                              "    b = numpyro.sample('b', dist.Normal(0.0, 10.0))\n"
+                              "    sigma = numpyro.sample('sigma', dist.HalfNormal(5.0))\n"
+                              "    with numpyro.plate('data', N):\n"
+                              "        return numpyro.sample('y', dist.Normal(X @ w + b, sigma), obs=y)\n"},
+        {"test_log_likelihood", "test_model_likelihood"},
+    ),
     "ex03_elbo": (
         {"monte_carlo_kl": "def monte_carlo_kl(mu_q, log_var_q, mu_p, log_var_p, n_samples, generator):\n"
                            "    eps = torch.randn((n_samples,) + tuple(mu_q.shape), generator=generator, dtype=mu_q.dtype)\n"

@@ -198,6 +198,11 @@ class Agent:
 
     def handle(self, request: dict) -> dict:
         op = request.get("op", "call")
+        if op == "trace":
+            try:
+                return {"ok": True, "value": self._trace(request)}
+            except Exception as err:
+                return {"ok": False, "error": self._error(err)}
         if op == "keep":
             try:
                 value = self.build(request["value"])
@@ -238,6 +243,41 @@ class Agent:
             except Exception as err:
                 reply["grads"] = self._error(err)
         return reply
+
+    def _trace(self, request) -> dict:
+        """Run a NumPyro model once under ``seed`` (and ``substitute``); its sample sites as data."""
+        import jax
+        import jax.numpy as jnp
+        from numpyro import handlers
+
+        model = self._target(request["target"])
+        args = self.build(request.get("args", []))
+        kwargs = self.build(request.get("kwargs", {}))
+        seed = int(request.get("rng_seed", 0))
+        fn = handlers.seed(model, jax.random.PRNGKey(seed))
+        if request.get("substitute"):
+            fn = handlers.substitute(fn, data=self.build(request["substitute"]))
+        tracer = handlers.trace(fn)
+        returned = tracer(*args, **kwargs)
+        support = self.build(request.get("support") or {})
+        draws = int(request.get("draws") or 0)
+        sites = {}
+        for name, site in tracer.trace.items():
+            if site.get("type") != "sample":
+                continue
+            dist = site["fn"]
+            info = {
+                "observed": bool(site.get("is_observed")),
+                "value": self.encode(site["value"]),
+                "distribution": self.encode(dist),
+                "log_prob": self.encode(dist.log_prob(site["value"])),
+            }
+            if name in support:
+                info["support"] = self.encode(dist.support(jnp.asarray(support[name])))
+            if draws:
+                info["draws"] = self.encode(dist.sample(jax.random.PRNGKey(seed + 1), (draws,)))
+            sites[name] = {"__dict__": info}
+        return {"__dict__": {"returned": self.encode(returned), "sites": {"__dict__": sites}}}
 
     def _grads(self, out, args, kwargs, wrt):
         torch = _torch()

@@ -172,6 +172,48 @@ class Submission:
             raise AssertionError(f"{name}(...) should have raised an error for this input, but returned normally")
         return reply
 
+    def trace(self, model: str, *args, rng_seed: int = 0, substitute: dict | None = None, draws: int = 0,
+              support: dict | None = None, **kwargs) -> dict:
+        """Run the notebook's NumPyro ``model`` once and return its sample sites as data.
+
+        Parameters
+        ----------
+        model : str
+            Name of the model function in the notebook.
+        *args, **kwargs
+            Its arguments (``Tensor(..., kind="jax")``, ``None``...).
+        rng_seed : int
+            Seed of ``numpyro.handlers.seed``.
+        substitute : dict, optional
+            ``site -> value`` fixed with ``numpyro.handlers.substitute``.
+        draws : int
+            Also draw this many samples from every site's distribution.
+        support : dict, optional
+            ``site -> points``: whether each point is in that site's support.
+
+        Returns
+        -------
+        dict
+            ``{"returned": value, "sites": {name: {"observed", "value", "distribution",
+            "log_prob", ["draws"], ["support"]}}}`` (arrays as ``ArrayData``).
+
+        Raises
+        ------
+        AssertionError
+            When running the model raises.
+        """
+        request = {"op": "trace", "target": model, "args": [_to_json(a) for a in args],
+                   "kwargs": {k: _to_json(v) for k, v in kwargs.items()}, "rng_seed": int(rng_seed),
+                   "substitute": _to_json(substitute) if substitute else None, "draws": int(draws),
+                   "support": _to_json(support) if support else None}
+        reply = self.request(request, model)
+        if reply.error is not None:
+            raise AssertionError(f"running {model} raised {reply.error.type}: {reply.error.message}")
+        value = reply.value
+        if not (isinstance(value, dict) and isinstance(value.get("sites"), dict)):
+            raise AssertionError(f"the trace of {model} could not be read")
+        return value
+
     def keep(self, value) -> Handle:
         """Build ``value`` (e.g. a :class:`Tensor`) in the kernel once and keep it, to pass to several calls."""
         reply = self.request({"op": "keep", "value": _to_json(value)}, "keep")
