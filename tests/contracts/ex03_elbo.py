@@ -190,9 +190,9 @@ ROBUSTNESS = [
     Case("raises_at_import", "partial", must_lose=(KL,),
          replace={"kl_diag_gaussians": "raise RuntimeError('student bug')\n" + kl(_KL_OK)},
          description="a solution cell that raises: that part scores 0, the rest is graded"),
-    Case("infinite_loop", "partial", must_lose=(MC,),
-         replace={"monte_carlo_kl": mc("    while True:\n        pass")},
-         description="a function that never returns: the cell times out, the rest is graded"),
+    # A cell that never ends is graded by the same timeout path in every assignment:
+    # ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
+    # runs the sleeper and CPU-burner budget batch.
 ]
 
 CASES = CORRECT + WRONG + ROBUSTNESS

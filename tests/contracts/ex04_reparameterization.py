@@ -201,9 +201,9 @@ ROBUSTNESS = [
     Case("raises_at_import", "partial", must_lose=(REPAR,),
          replace={"reparameterize": "raise RuntimeError('student bug')\n" + repar("    return mu")},
          description="a solution cell that raises: that part scores 0, the rest is graded"),
-    Case("infinite_loop", "partial", must_lose=(SCORE,),
-         replace={"score_function_gradient": score("    while True:\n        pass")},
-         description="a function that never returns: the cell times out, the rest is graded"),
+    # A cell that never ends is graded by the same timeout path in every assignment:
+    # ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
+    # runs the sleeper and CPU-burner budget batch.
 ]
 
 CASES = CORRECT + WRONG + ROBUSTNESS

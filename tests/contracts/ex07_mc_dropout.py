@@ -210,9 +210,9 @@ ROBUSTNESS = [
     Case("raises_at_import", "partial", must_lose=(LL,),
          replace={"mc_log_likelihood": "raise RuntimeError('student bug')\n" + loglik("    return 0")},
          description="a solution cell that raises: that part scores 0, the rest is graded"),
-    Case("infinite_loop", "partial", must_lose=(PRED,),
-         replace={"mc_dropout_predict": predict("    while True:\n        pass")},
-         description="a function that never returns: the cell times out, the rest is graded"),
+    # A cell that never ends is graded by the same timeout path in every assignment:
+    # ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
+    # runs the sleeper and CPU-burner budget batch.
 ]
 
 CASES = CORRECT + WRONG + ROBUSTNESS

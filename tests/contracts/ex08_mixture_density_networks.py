@@ -206,9 +206,9 @@ ROBUSTNESS = [
     Case("raises_at_import", "partial", must_lose=(NLL,),
          replace={"mdn_nll": "raise RuntimeError('student bug')\n" + nll("    return 0")},
          description="a solution cell that raises: that part scores 0, the rest is graded"),
-    Case("infinite_loop", "partial", must_lose=(STRUCT, TRAIN),
-         replace={"MixtureDensityNetwork": network("        while True:\n            pass")},
-         description="a forward that never returns: the cells time out, the rest is graded"),
+    # A cell that never ends is graded by the same timeout path in every assignment:
+    # ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
+    # runs the sleeper and CPU-burner budget batch.
 ]
 
 CASES = CORRECT + WRONG + ROBUSTNESS
