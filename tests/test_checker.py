@@ -236,6 +236,17 @@ WRONG = {
                                     "    return (values * eps / sigma).mean(0), (values * (eps ** 2 - 1)).mean(0)\n"},
         {"test_score_function_gradient"},
     ),
+    "ex05_heteroscedastic_regression": (
+        {"HeteroscedasticMLP": "class HeteroscedasticMLP(nn.Module):\n"
+                               "    def __init__(self, in_features, hidden_features):\n"
+                               "        super().__init__()\n"
+                               "        self.net = nn.Sequential(nn.Linear(in_features, hidden_features), nn.Tanh(),\n"
+                               "                                 nn.Linear(hidden_features, 2))\n\n"
+                               "    def forward(self, x):\n"
+                               "        out = self.net(x)\n"
+                               "        return torch.distributions.Normal(out[:, :1], torch.exp(out[:, 1:]))\n"},
+        {"test_positive_scale"},
+    ),
 }
 
 

@@ -111,6 +111,9 @@ WRONG_OUTPUT = [
          "        return torch.distributions.Independent(base, 1)")),
     ("one_normal_two_outputs", "one Normal over both outputs: batch shape (N, 2)",
      mlp("        return torch.distributions.Normal(out, F.softplus(out) + 1e-3)")),
+    ("ignores_hidden_features", "hidden layers of a fixed width 32 whatever hidden_features says (issue #11)",
+     mlp("        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)",
+         init=TWO_LAYER_INIT.replace("hidden_features", "32"))),
     ("in_features_hardcoded", "the first layer ignores in_features (always 1 input)",
      mlp("        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)",
          init=TWO_LAYER_INIT.replace("nn.Linear(in_features,", "nn.Linear(1,"))),
@@ -145,6 +148,16 @@ WRONG_GRADIENTS = [
     ("numpy_round_trip", "the outputs converted through numpy",
      mlp("        out = torch.tensor(out.detach().numpy())\n"
          "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)")),
+    ("layers_in_plain_list", "hidden layers kept in a Python list: not registered, never trained (issue #11)",
+     HEADER + "        self.layers = [nn.Linear(in_features, hidden_features), nn.Linear(hidden_features, hidden_features)]\n"
+     "        self.head = nn.Linear(hidden_features, 2)\n\n"
+     "    def forward(self, x):\n"
+     "        h = torch.tanh(self.layers[1](torch.tanh(self.layers[0](x))))\n"
+     "        out = self.head(h)\n"
+     "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)\n"),
+    ("scale_through_item_loop", "the scale rebuilt element by element from Python floats",
+     mlp("        scale = torch.tensor([[F.softplus(r).item() + 1e-3] for r in out[:, 1]])\n"
+         "        return torch.distributions.Normal(out[:, :1], scale)")),
     ("detached_scale", "the scale computed from a detached output",
      mlp("        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:].detach()) + 1e-3)")),
 ]

@@ -21,7 +21,7 @@ import numpy as np
 
 from .protocol import DTYPES, encode_array
 
-__all__ = ["Agent", "serve", "LIBRARY"]
+__all__ = ["Agent", "serve", "LIBRARY", "MODELS"]
 
 
 def _torch():
@@ -40,6 +40,49 @@ LIBRARY = {
     "sum_exp": lambda z: _torch().exp(z).sum(-1),
     "step_first": lambda z: (z[:, 0] > 0).to(z.dtype),
 }
+
+
+def _variational_net(namespace, spec):
+    """``nn.Sequential`` of fixed-noise Bayesian linear layers, each an instance of the notebook's class.
+
+    ``spec``: ``{"class": name, "layers": [{"weight_mu", "weight_rho", "bias_mu", "bias_rho", "eps_w",
+    "eps_b", "prior_sigma"}, ...]}``; tanh between layers, each hidden layer nested in its own
+    ``nn.Sequential`` (so that only ``model.modules()``, not ``model.children()``, finds them all).
+    Forward uses the given noise; ``kl_divergence()`` is the reference, by ``torch.distributions``.
+    """
+    torch = __import__("torch")
+    nn, F, D = torch.nn, torch.nn.functional, torch.distributions
+    base = namespace.get(spec.get("class", ""))
+    if not (isinstance(base, type) and issubclass(base, nn.Module)):
+        base = nn.Module
+
+    class Fixed(base):
+        def __init__(self, layer):
+            nn.Module.__init__(self)
+            self.prior_sigma = float(layer["prior_sigma"])
+            for name in ("weight_mu", "weight_rho", "bias_mu", "bias_rho"):
+                setattr(self, name, nn.Parameter(layer[name]))
+            self.eps_w, self.eps_b = layer["eps_w"], layer["eps_b"]
+
+        def forward(self, x):
+            weight = self.weight_mu + F.softplus(self.weight_rho) * self.eps_w
+            bias = self.bias_mu + F.softplus(self.bias_rho) * self.eps_b
+            return x @ weight.T + bias
+
+        def kl_divergence(self):
+            total = 0.0
+            for mu, rho in ((self.weight_mu, self.weight_rho), (self.bias_mu, self.bias_rho)):
+                q, p = D.Normal(mu, F.softplus(rho)), D.Normal(torch.zeros_like(mu), self.prior_sigma)
+                total = total + D.kl_divergence(q, p).sum()
+            return total
+
+    Fixed.__name__ = Fixed.__qualname__ = spec.get("class") or "LinearVariational"
+    layers = [Fixed(layer) for layer in spec["layers"]]
+    return nn.Sequential(*[nn.Sequential(layer, nn.Tanh()) for layer in layers[:-1]], layers[-1])
+
+
+#: Models a request may ask the kernel to build (``op="build"``), by name: ``fn(namespace, spec)``.
+MODELS = {"variational_net": _variational_net}
 
 
 class Agent:
@@ -203,6 +246,17 @@ class Agent:
                 return {"ok": True, "value": self._trace(request)}
             except Exception as err:
                 return {"ok": False, "error": self._error(err)}
+        if op == "module":
+            try:
+                return {"ok": True, "value": self._module(request)}
+            except Exception as err:
+                return {"ok": False, "error": self._error(err)}
+        if op == "build":
+            try:
+                value = MODELS[request["model"]](self.namespace, self.build(request.get("spec") or {}))
+            except Exception as err:
+                return {"ok": False, "error": self._error(err)}
+            return {"ok": True, "value": self.encode(value), "handle": self._keep(value)}
         if op == "keep":
             try:
                 value = self.build(request["value"])
@@ -224,13 +278,17 @@ class Agent:
                 if _torch() is not None:
                     _torch().manual_seed(int(seed))
             torch = _torch()
+            repeat = request.get("repeat")
             if request.get("no_grad") and torch is not None:
                 with torch.no_grad():
-                    out = obj(*args, **kwargs)
+                    out = [obj(*args, **kwargs) for _ in range(int(repeat))] if repeat else obj(*args, **kwargs)
             else:
-                out = obj(*args, **kwargs)
+                out = [obj(*args, **kwargs) for _ in range(int(repeat))] if repeat else obj(*args, **kwargs)
         except Exception as err:
             return {"ok": False, "error": self._error(err)}
+        if repeat and torch is not None and all(isinstance(o, torch.Tensor) for o in out) \
+                and len({tuple(o.shape) for o in out}) == 1:
+            out = torch.stack([o.detach() for o in out])  # one array (repeat, ...) rather than many
         reply = {"ok": True, "value": self.encode(out, keep=request.get("keep", False))}
         if request.get("keep"):
             reply["handle"] = self._keep(out)
@@ -242,7 +300,85 @@ class Agent:
                 reply["grads"] = self._grads(out, args, kwargs, wrt)
             except Exception as err:
                 reply["grads"] = self._error(err)
+        module_arg = request.get("grad_params")
+        if module_arg is not None:
+            try:
+                named = [(k, p) for k, p in args[int(module_arg)].named_parameters() if p.requires_grad]
+                if not (torch is not None and isinstance(out, torch.Tensor) and out.requires_grad):
+                    raise RuntimeError("the result does not depend differentiably on the parameters")
+                grads = torch.autograd.grad(out.sum(), [p for _, p in named], allow_unused=True)
+                reply["param_grads"] = {"__dict__": {k: self.encode(g) for (k, _), g in zip(named, grads)}}
+            except Exception as err:
+                reply["param_grads"] = self._error(err)
         return reply
+
+    def _module(self, request) -> dict:
+        """Work on a kept ``torch.nn.Module`` whose ``forward`` returns a distribution.
+
+        ``action``: ``"parameters"`` (named parameters, train flags), ``"assign"`` (set
+        named parameters), ``"grads"`` (gradients of the mean NLL, or of the sum of one
+        distribution parameter, by every named parameter), ``"fit"`` (full-batch Adam on
+        the mean NLL, keeping the parameters of the lowest validation NLL).
+        """
+        torch = __import__("torch")
+        model = self._target(request["target"])
+        action = request.get("action")
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
+        named = dict(model.named_parameters())
+        if action == "parameters":
+            flags = {name or "": bool(m.training) for name, m in model.named_modules()}
+            return {"__dict__": {"params": {"__dict__": {k: self.encode(v) for k, v in named.items()}},
+                                 "training": {"__dict__": flags}}}
+        if action == "assign":
+            values = self.build(request.get("values") or {})
+            with torch.no_grad():
+                for name, value in values.items():
+                    named[name].copy_(value)
+            return None
+        x = self.build(request.get("x"))
+        y = self.build(request.get("y"))
+
+        def nll(inputs, targets):
+            return -model(inputs).log_prob(targets).mean()
+
+        if action == "grads":
+            of = request.get("of", "nll")
+            params = [p for p in named.values() if p.requires_grad]
+            if of == "nll":
+                out = nll(x, y)
+            elif x is None:  # a method of the model, e.g. kl_divergence()
+                out = getattr(model, of)().sum()
+            elif of == "output":
+                out = model(x).sum()
+            else:  # a parameter of the distribution the model returns, e.g. "scale"
+                out = getattr(model(x), of).sum()
+            grads = torch.autograd.grad(out, params, allow_unused=True)
+            names = [k for k, p in named.items() if p.requires_grad]
+            return {"__dict__": {k: self.encode(g) for k, g in zip(names, grads)}}
+        if action == "fit":
+            import copy
+
+            x_val, y_val = self.build(request.get("x_val")), self.build(request.get("y_val"))
+            steps, every = int(request.get("steps", 500)), int(request.get("eval_every", 20))
+            torch.manual_seed(int(request.get("seed", 0)))
+            optimizer = torch.optim.Adam(model.parameters(), lr=float(request.get("lr", 1e-2)))
+            best, best_step, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
+            for step in range(steps + 1):
+                if x_val is not None and step % every == 0:
+                    with torch.no_grad():
+                        val = float(nll(x_val, y_val))
+                    if val < best:
+                        best, best_step, best_state = val, step, copy.deepcopy(model.state_dict())
+                if step == steps:
+                    break
+                optimizer.zero_grad()
+                nll(x, y).backward()
+                optimizer.step()
+            if x_val is not None:
+                model.load_state_dict(best_state)
+            return {"__dict__": {"best_val": self.encode(best), "best_step": best_step}}
+        raise ValueError(f"unknown module action {action!r}")
 
     def _trace(self, request) -> dict:
         """Run a NumPyro model once under ``seed`` (and ``substitute``); its sample sites as data."""

@@ -23,7 +23,7 @@ autograde``. For each submission it
    :attr:`notebook_cpu_seconds`): CPU time is the submission's own work, so a
    busy machine does not make an honest cell run out of budget.
 
-Test cells without a checker part (ex05–ex08, until they are converted) run
+Test cells without a checker part (ex06–ex08, until they are converted) run
 whole in the kernel as before, behind :mod:`deepprob.grading.guard`.
 """
 from __future__ import annotations

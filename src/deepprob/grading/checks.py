@@ -24,6 +24,7 @@ A failed check raises ``AssertionError`` with a message meant for the student.
 """
 from __future__ import annotations
 
+import builtins
 import json
 import math
 
@@ -35,7 +36,7 @@ from .protocol import (
 
 __all__ = [
     "Submission", "Reply", "submission", "Tensor", "Generator", "Lib", "Handle", "ArrayData", "DistributionData", "ObjectData",
-    "RemoteError", "array", "scalar", "close", "SUBMISSION_KEY",
+    "RemoteError", "array", "scalar", "close", "distribution", "SUBMISSION_KEY",
 ]
 
 #: name under which the checker puts the remote proxy in a hidden test's namespace
@@ -83,6 +84,9 @@ class Reply:
         The result kept in the kernel (``keep=True``), to pass to later requests.
     args_after : list or None
         The arguments as they were after the call (``args_after=True``).
+    param_grads : dict or RemoteError or None
+        Gradients of ``sum(result)`` by every parameter of the module argument ``grad_params``
+        names (``{name: ArrayData or None}``).
     """
 
     def __init__(self, name: str, raw: dict):
@@ -99,9 +103,13 @@ class Reply:
         handle = raw.get("handle")
         self.handle = Handle(handle) if isinstance(handle, int) and not isinstance(handle, bool) else None
         self.args_after = raw.get("args_after")
+        self.param_grads = raw.get("param_grads")
 
     def __repr__(self) -> str:
         return f"Reply({self.name}, ok={self.ok}, value={self.value!r})"
+
+
+_ACTIONS = {"parameters": "inspected", "assign": "given new weights", "grads": "differentiated", "fit": "trained"}
 
 
 class Submission:
@@ -125,7 +133,7 @@ class Submission:
             raise AssertionError(f"the notebook's answer to the grader could not be read: {err}") from None
 
     def call(self, target, *args, grad=None, keep=False, seed=None, no_grad=False, args_after=False,
-             expect_error=False, attr=None, **kwargs) -> Reply:
+             expect_error=False, attr=None, repeat=None, grad_params=None, **kwargs) -> Reply:
         """Call the notebook's ``target`` (a name, or a :class:`Handle`) on ``args``.
 
         Parameters
@@ -149,6 +157,11 @@ class Submission:
             Return a reply whose ``error`` is set instead of failing when the call raises.
         attr : str, optional
             Dotted attribute of ``target`` to call (``"forward"``, ``"layer.sample"``).
+        repeat : int, optional
+            Call ``repeat`` times; tensors of one shape come back stacked, shape ``(repeat, ...)``.
+        grad_params : int, optional
+            Position of a ``torch.nn.Module`` argument: also return the gradients of
+            ``sum(result)`` by its parameters (``Reply.param_grads``).
 
         Raises
         ------
@@ -162,6 +175,7 @@ class Submission:
             "op": "call", "target": _to_json(target) if not isinstance(target, str) else target,
             "attr": attr, "args": [_to_json(a) for a in args], "kwargs": {k: _to_json(v) for k, v in kwargs.items()},
             "keep": bool(keep), "seed": seed, "no_grad": bool(no_grad), "args_after": bool(args_after),
+            "repeat": int(repeat) if repeat else None, "grad_params": grad_params,
         }
         if grad is not None:
             request["grad"] = list(grad)
@@ -213,6 +227,57 @@ class Submission:
         if not (isinstance(value, dict) and isinstance(value.get("sites"), dict)):
             raise AssertionError(f"the trace of {model} could not be read")
         return value
+
+    def module(self, target, action: str, **fields):
+        """Act on a kept ``torch.nn.Module`` (``action``: ``"parameters"``, ``"assign"``, ``"grads"``, ``"fit"``).
+
+        Parameters
+        ----------
+        target : Handle
+            The module, kept by an earlier ``call(..., keep=True)``.
+        action : str
+            ``"parameters"``: ``{"params": {name: ArrayData}, "training": {module name: bool}}``;
+            ``"assign"``: set parameters from ``values={name: Tensor}``;
+            ``"grads"``: gradients by every parameter of the mean NLL ``-model(x).log_prob(y).mean()``
+            (``of="nll"``) or of ``model(x).<of>.sum()`` (``of="loc"``...), ``{name: ArrayData or None}``;
+            ``"fit"``: full-batch Adam on the mean NLL (``x, y, x_val, y_val, steps, lr, eval_every,
+            seed``), keeping the parameters of the lowest validation NLL; ``{"best_val", "best_step"}``.
+        **fields
+            The action's inputs (``Tensor``s, numbers).
+
+        Raises
+        ------
+        AssertionError
+            When the action raises in the kernel (not a module, a forward that fails...).
+        """
+        request = {"op": "module", "target": _to_json(target), "action": action,
+                   **{k: _to_json(v) for k, v in fields.items()}}
+        reply = self.request(request, action)
+        if reply.error is not None:
+            raise AssertionError(f"the model could not be {_ACTIONS.get(action, action)}: "
+                                 f"{reply.error.type}: {reply.error.message}")
+        return reply.value
+
+    def build(self, model: str, **spec) -> Handle:
+        """Build one of the agent's fixed models (:data:`deepprob.grading.agent.MODELS`) in the kernel.
+
+        Parameters
+        ----------
+        model : str
+            Its name, e.g. ``"variational_net"``.
+        **spec
+            Its specification (``Tensor``s for weights and noise, numbers, the notebook class to
+            derive from).
+
+        Returns
+        -------
+        Handle
+            The model, kept in the kernel, to pass to the notebook's functions.
+        """
+        reply = self.request({"op": "build", "model": model, "spec": _to_json(spec)}, model)
+        if reply.error is not None or reply.handle is None:
+            raise AssertionError(f"the grader's {model} could not be built in the notebook: {reply.error}")
+        return reply.handle
 
     def keep(self, value) -> Handle:
         """Build ``value`` (e.g. a :class:`Tensor`) in the kernel once and keep it, to pass to several calls."""
@@ -280,6 +345,43 @@ def array(value, name: str, shape=None, kind: str | None = "torch", finite: bool
 def scalar(value, name: str, kind: str | None = "torch") -> float:
     """A returned 0-d array (a scalar tensor, by default) as a float."""
     return float(array(value, name, shape=(), kind=kind))
+
+
+def distribution(value, name: str, type: str, batch_shape=None) -> dict[str, np.ndarray]:
+    """Check that a returned value is a ``torch.distributions.<type>`` and give its parameters.
+
+    Parameters
+    ----------
+    value : DistributionData or Reply
+        What the kernel returned.
+    name : str
+        What returned it, for the message.
+    type : str
+        The class name expected, e.g. ``"Normal"``.
+    batch_shape : tuple, optional
+        The batch shape expected.
+
+    Returns
+    -------
+    dict
+        ``parameter name -> ArrayData`` as the kernel sent it (dtype kept).
+
+    Raises
+    ------
+    AssertionError
+        With a message naming ``name`` when it is not.
+    """
+    if isinstance(value, Reply):
+        value = value.value
+    if not isinstance(value, DistributionData) or not value.module.startswith("torch.distributions"):
+        what = value.type if isinstance(value, (ObjectData, DistributionData)) else builtins.type(value).__name__
+        raise AssertionError(f"{name} must return a torch.distributions.{type}, got {what}")
+    if value.type != type:
+        raise AssertionError(f"{name} must return a torch.distributions.{type}, got {value.type}")
+    if batch_shape is not None and tuple(value.batch_shape) != tuple(batch_shape):
+        raise AssertionError(f"{name} must return a distribution of batch shape {tuple(batch_shape)}, "
+                             f"got {tuple(value.batch_shape)}")
+    return dict(value.params)
 
 
 def close(actual, expected, rtol: float = 1e-6, atol: float = 1e-8, msg: str = "values differ") -> None:
