@@ -247,6 +247,37 @@ WRONG = {
                                "        return torch.distributions.Normal(out[:, :1], torch.exp(out[:, 1:]))\n"},
         {"test_positive_scale"},
     ),
+    "ex06_bayesian_neural_networks": (
+        {"negative_elbo": "def negative_elbo(model, x, y, noise_sigma, kl_weight):\n"
+                          "    with torch.no_grad():\n"
+                          "        f = model(x)\n"
+                          "    nll = (0.5 * math.log(2 * math.pi) + math.log(noise_sigma)\n"
+                          "           + 0.5 * ((y - f) / noise_sigma) ** 2).sum()\n"
+                          "    kl = sum(m.kl_divergence() for m in model.modules() if isinstance(m, LinearVariational))\n"
+                          "    return nll + kl_weight * kl\n"},
+        {"test_negative_elbo"},
+    ),
+    "ex07_mc_dropout": (
+        {"mc_dropout_predict": "def mc_dropout_predict(model, x, n_samples):\n"
+                               "    flags = {m: m.training for m in model.modules()}\n"
+                               "    model.train()\n"
+                               "    for m in model.modules():\n"
+                               "        if isinstance(m, nn.BatchNorm1d):\n"
+                               "            m.eval()\n"
+                               "    with torch.no_grad():\n"
+                               "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
+                               "    for m, f in flags.items():\n"
+                               "        m.training = f\n"
+                               "    return s.mean(0), s.std(0)\n"},
+        {"test_mc_dropout_predict"},
+    ),
+    "ex08_mixture_density_networks": (
+        {"mdn_nll": "def mdn_nll(logits, mu, log_sigma, y):\n"
+                    "    w = torch.softmax(logits, dim=-1)\n"
+                    "    dens = torch.exp(-0.5 * ((y.reshape(-1, 1) - mu) / log_sigma.exp()) ** 2) / (log_sigma.exp() * math.sqrt(2 * math.pi))\n"
+                    "    return -torch.log((w * dens).sum(-1)).mean()\n"},
+        {"test_mdn_nll"},
+    ),
 }
 
 

@@ -289,6 +289,17 @@ WRONG_ELBO = [
      "    nll = (0.5 * math.log(2 * math.pi) + math.log(noise_sigma) + 0.5 * ((y - f) / noise_sigma) ** 2).sum()\n"
      "    kl = sum(m.kl_divergence() for m in model.children() if isinstance(m, LinearVariational))\n"
      "    return nll + kl_weight * kl"),
+    ("nll_under_no_grad", "the likelihood term computed under torch.no_grad(): only the KL trains (issue #11)",
+     "    with torch.no_grad():\n"
+     "        f = model(x)\n"
+     "        nll = (0.5 * math.log(2 * math.pi) + math.log(noise_sigma) + 0.5 * ((y - f) / noise_sigma) ** 2).sum()\n"
+     "    kl = sum(m.kl_divergence() for m in model.modules() if isinstance(m, LinearVariational))\n"
+     "    return nll + kl_weight * kl"),
+    ("kl_as_float", "the KL added as a Python float (.item()): the value is right, the KL does not train",
+     "    f = model(x)\n"
+     "    nll = (0.5 * math.log(2 * math.pi) + math.log(noise_sigma) + 0.5 * ((y - f) / noise_sigma) ** 2).sum()\n"
+     "    kl = sum(m.kl_divergence().item() for m in model.modules() if isinstance(m, LinearVariational))\n"
+     "    return nll + kl_weight * kl"),
     ("kl_subtracted", "the KL subtracted instead of added",
      "    f = model(x)\n"
      "    nll = (0.5 * math.log(2 * math.pi) + math.log(noise_sigma) + 0.5 * ((y - f) / noise_sigma) ** 2).sum()\n"

@@ -116,6 +116,17 @@ WRONG_PREDICT = [
      "    for m, f in flags.items():\n"
      "        m.training = f\n"
      "    return s.mean(0), s.std(0)"),
+    ("train_but_batchnorm", "model.train() with only BatchNorm1d put back in eval: RReLU stays random (issue #11)",
+     "    flags = {m: m.training for m in model.modules()}\n"
+     "    model.train()\n"
+     "    for m in model.modules():\n"
+     "        if isinstance(m, nn.BatchNorm1d):\n"
+     "            m.eval()\n"
+     "    with torch.no_grad():\n"
+     "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
+     "    for m, f in flags.items():\n"
+     "        m.training = f\n"
+     "    return s.mean(0), s.std(0, unbiased=False)"),
     ("one_sample", "n_samples ignored: one stochastic pass",
      "    flags = {m: m.training for m in model.modules()}\n"
      "    model.eval()\n"

@@ -180,6 +180,9 @@ WRONG_NET = [
      "        k = self.mu.shape[0]\n"
      "        sigma = 1e-3 + F.softplus(self.raw)\n"
      "        return MixtureSameFamily(Categorical(logits=self.logits.expand(n, k)), Normal(self.mu.expand(n, k), sigma.expand(n, k)))\n"),
+    ("ignores_hidden_features", "hidden layers of a fixed width 24 whatever hidden_features says", (STRUCT,),
+     network(_OK_SIGMA + "        return MixtureSameFamily(Categorical(logits=logits), Normal(mu, sigma))",
+             init=_INIT.replace("hidden_features", "24").replace("n_components, 24)", "n_components, hidden_features)"))),
     ("detached_parameters", "the mixture built from detached outputs: no gradient reaches the network", (TRAIN,),
      network(_OK_SIGMA + "        return MixtureSameFamily(Categorical(logits=logits.detach()), "
              "Normal(mu.detach(), sigma.detach()))")),

@@ -45,14 +45,14 @@ LIBRARY = {
 def _variational_net(namespace, spec):
     """``nn.Sequential`` of fixed-noise Bayesian linear layers, each an instance of the notebook's class.
 
-    ``spec``: ``{"class": name, "layers": [{"weight_mu", "weight_rho", "bias_mu", "bias_rho", "eps_w",
+    ``spec``: ``{"subclass_of": name, "layers": [{"weight_mu", "weight_rho", "bias_mu", "bias_rho", "eps_w",
     "eps_b", "prior_sigma"}, ...]}``; tanh between layers, each hidden layer nested in its own
     ``nn.Sequential`` (so that only ``model.modules()``, not ``model.children()``, finds them all).
     Forward uses the given noise; ``kl_divergence()`` is the reference, by ``torch.distributions``.
     """
     torch = __import__("torch")
     nn, F, D = torch.nn, torch.nn.functional, torch.distributions
-    base = namespace.get(spec.get("class", ""))
+    base = namespace.get(spec.get("subclass_of", ""))
     if not (isinstance(base, type) and issubclass(base, nn.Module)):
         base = nn.Module
 
@@ -76,13 +76,48 @@ def _variational_net(namespace, spec):
                 total = total + D.kl_divergence(q, p).sum()
             return total
 
-    Fixed.__name__ = Fixed.__qualname__ = spec.get("class") or "LinearVariational"
+    Fixed.__name__ = Fixed.__qualname__ = spec.get("subclass_of") or "LinearVariational"
     layers = [Fixed(layer) for layer in spec["layers"]]
     return nn.Sequential(*[nn.Sequential(layer, nn.Tanh()) for layer in layers[:-1]], layers[-1])
 
 
+def _sequential(namespace, spec):
+    """``nn.Sequential`` of standard layers with given weights, statistics and train/eval flags.
+
+    ``spec``: ``{"layers": [{"type": "linear", "weight", "bias"} | {"type": "dropout", "p"} |
+    {"type": "batchnorm1d", "running_mean", "running_var"} | {"type": "relu" | "rrelu" | "tanh"}, ...],
+    "training": [flag of the model, flag of layer 0, ...]}``; the dtype is the weights'.
+    """
+    torch = __import__("torch")
+    nn = torch.nn
+    layers = []
+    for layer in spec["layers"]:
+        kind = layer["type"]
+        if kind == "linear":
+            weight, bias = layer["weight"], layer["bias"]
+            module = nn.Linear(weight.shape[1], weight.shape[0], dtype=weight.dtype)
+            with torch.no_grad():
+                module.weight.copy_(weight)
+                module.bias.copy_(bias)
+        elif kind == "batchnorm1d":
+            mean, var = layer["running_mean"], layer["running_var"]
+            module = nn.BatchNorm1d(mean.shape[0], dtype=mean.dtype)
+            with torch.no_grad():
+                module.running_mean.copy_(mean)
+                module.running_var.copy_(var)
+        elif kind == "dropout":
+            module = nn.Dropout(float(layer["p"]))
+        else:
+            module = {"relu": nn.ReLU, "rrelu": nn.RReLU, "tanh": nn.Tanh}[kind]()
+        layers.append(module)
+    model = nn.Sequential(*layers)
+    for module, flag in zip([model, *layers], spec.get("training") or []):
+        module.training = bool(flag)
+    return model
+
+
 #: Models a request may ask the kernel to build (``op="build"``), by name: ``fn(namespace, spec)``.
-MODELS = {"variational_net": _variational_net}
+MODELS = {"variational_net": _variational_net, "sequential": _sequential}
 
 
 class Agent:
@@ -297,7 +332,7 @@ class Agent:
         wrt = request.get("grad")
         if wrt is not None:
             try:
-                reply["grads"] = self._grads(out, args, kwargs, wrt)
+                reply["grads"] = self._grads(out, args, kwargs, wrt, retain=request.get("grad_params") is not None)
             except Exception as err:
                 reply["grads"] = self._error(err)
         module_arg = request.get("grad_params")
@@ -328,8 +363,9 @@ class Agent:
         named = dict(model.named_parameters())
         if action == "parameters":
             flags = {name or "": bool(m.training) for name, m in model.named_modules()}
+            buffers = {k: self.encode(v) for k, v in model.named_buffers()}
             return {"__dict__": {"params": {"__dict__": {k: self.encode(v) for k, v in named.items()}},
-                                 "training": {"__dict__": flags}}}
+                                 "buffers": {"__dict__": buffers}, "training": {"__dict__": flags}}}
         if action == "assign":
             values = self.build(request.get("values") or {})
             with torch.no_grad():
@@ -415,14 +451,14 @@ class Agent:
             sites[name] = {"__dict__": info}
         return {"__dict__": {"returned": self.encode(returned), "sites": {"__dict__": sites}}}
 
-    def _grads(self, out, args, kwargs, wrt):
+    def _grads(self, out, args, kwargs, wrt, retain=False):
         torch = _torch()
         inputs = [args[w] if isinstance(w, int) else kwargs[w] for w in wrt]
         if not (torch is not None and isinstance(out, torch.Tensor)):
             raise TypeError(f"cannot differentiate a {type(out).__name__}")
         if not out.requires_grad:
             raise RuntimeError("the result does not depend differentiably on the inputs (requires_grad is False)")
-        grads = torch.autograd.grad(out.sum(), inputs, allow_unused=True)
+        grads = torch.autograd.grad(out.sum(), inputs, allow_unused=True, retain_graph=retain)
         return [None if g is None else {"__array__": self._from_torch(g)} for g in grads]
 
     @staticmethod

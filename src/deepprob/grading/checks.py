@@ -236,7 +236,8 @@ class Submission:
         target : Handle
             The module, kept by an earlier ``call(..., keep=True)``.
         action : str
-            ``"parameters"``: ``{"params": {name: ArrayData}, "training": {module name: bool}}``;
+            ``"parameters"``: ``{"params": {name: ArrayData}, "buffers": {name: ArrayData},
+            "training": {module name: bool}}``;
             ``"assign"``: set parameters from ``values={name: Tensor}``;
             ``"grads"``: gradients by every parameter of the mean NLL ``-model(x).log_prob(y).mean()``
             (``of="nll"``) or of ``model(x).<of>.sum()`` (``of="loc"``...), ``{name: ArrayData or None}``;
