@@ -36,13 +36,11 @@ import os as _os
 _os.environ.setdefault("DEEPPROB_SANDBOX_MEMORY_MB", "3072")
 _os.environ.setdefault("DEEPPROB_SANDBOX_PIDS", "256")
 _os.environ.setdefault("DEEPPROB_SANDBOX_FSIZE_MB", "256")
-# Monkeypatched builtins / torch.allclose / np.allclose cannot fake a pass: the
-# guard restores them before every graded test cell; a kernel that dies or hangs
-# fails the remaining cells instead of the whole submission (deepprob.grading.guard).
+# The hidden tests run in the grader's process, never in the student's kernel; a
+# kernel that dies or hangs fails the remaining cells instead of the whole
+# submission (deepprob.grading.checker).
 c.Autograde.autograde_preprocessors = [
-    "deepprob.grading.guard.InsertGuard",
     "deepprob.grading.checker.CheckerExecute",
-    "deepprob.grading.guard.RemoveGuard",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -6,7 +6,7 @@ when it is the only assignment) with a mix of submissions: 60% correct, 25%
 wrong (a dropped constant, a sum for a mean), 10% blank, 5% broken (an
 exception, a syntax error). Each configuration grades the whole class from a
 fresh copy of the course through :func:`deepprob.grading.course.grade` (the
-sandboxed kernel, the guard, feedback and export included) and prints::
+sandboxed kernel, the checker, feedback and export included) and prints::
 
     config                 notebooks  seconds  notebooks/min
     sqlite  jobs=1              100     ...        ...

@@ -23,17 +23,8 @@ from deepprob.grading.protocol import ArrayData, ProtocolError, decode, encode_a
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _checker_assignments() -> list[str]:
-    """Assignments whose graded test cells are checker code (the others still run in the kernel)."""
-    out = []
-    for path in sorted((ROOT / "solutions").glob("ex*/ex*.ipynb")):
-        nb = nbformat.read(str(path), as_version=4)
-        if any(is_checker_source(c.source) for c in nb.cells if c.cell_type == "code"):
-            out.append(path.stem)
-    return out
-
-
-CHECKER_ASSIGNMENTS = _checker_assignments()
+#: every assignment of the course: all its graded test cells must be checker code
+CHECKER_ASSIGNMENTS = sorted(p.stem for p in (ROOT / "solutions").glob("ex*/ex*.ipynb"))
 
 
 # ---- protocol -----------------------------------------------------------------------------
@@ -139,6 +130,67 @@ def test_kept_objects_come_back_by_handle():
     sub.call(box.handle, 2, attr="bump")
     assert sub.call(box.handle, 3, attr="bump").value == 5
     assert sub.get(box.handle, "n") == 5
+
+
+def test_module_op_reads_sets_differentiates_and_trains():
+    torch = pytest.importorskip("torch")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 2)
+
+        def forward(self, x):
+            out = self.lin(x)
+            return torch.distributions.Normal(out[:, :1], torch.nn.functional.softplus(out[:, 1:]) + 1e-3)
+
+    sub = submission({"Net": Net, "plain": object})
+    net = sub.call("Net", seed=0, keep=True).handle
+    state = sub.module(net, "parameters")
+    assert set(state["params"]) == {"lin.weight", "lin.bias"} and state["training"] == {"": True, "lin": True}
+    sub.module(net, "assign", values={"lin.weight": Tensor(np.zeros((2, 2)), dtype="float32"),
+                                      "lin.bias": Tensor([1.0, 0.0], dtype="float32")})
+    d = sub.call(net, Tensor(np.ones((3, 2)), dtype="float32")).value
+    close(array(d.params["loc"], "loc"), np.ones((3, 1)))
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 2)), rng.standard_normal((64, 1))
+    # the gradient of the mean NLL by the bias of the mean, against its closed form
+    g = sub.module(net, "grads", x=Tensor(x, dtype="float32"), y=Tensor(y, dtype="float32"))
+    s2 = (np.log1p(np.e ** 0) + 1e-3) ** 2  # softplus(0) + 1e-3, squared
+    close(array(g["lin.bias"], "grad", kind=None)[0], -(y - 1.0).mean() / s2, rtol=1e-4, msg="NLL gradient")
+    before = sub.module(net, "fit", x=Tensor(x, dtype="float32"), y=Tensor(y, dtype="float32"),
+                        x_val=Tensor(x, dtype="float32"), y_val=Tensor(y, dtype="float32"), steps=40, lr=0.05)
+    assert before["best_step"] > 0
+    with pytest.raises(AssertionError, match="could not be inspected: TypeError"):
+        sub.module(sub.call("plain", keep=True).handle, "parameters")
+    assert torch.is_tensor(torch.zeros(1))
+
+
+def test_built_models_repeat_and_parameter_gradients():
+    torch = pytest.importorskip("torch")
+
+    class LinearVariational(torch.nn.Module):  # the student's class: only its name and type are used
+        pass
+
+    def loss(model, x):
+        return model(x).sum() + sum(m.kl_divergence() for m in model.modules() if isinstance(m, LinearVariational))
+
+    sub = submission({"LinearVariational": LinearVariational, "loss": loss,
+                      "noisy": lambda x: x + torch.randn(x.shape)})
+    layer = {"weight_mu": Tensor(np.ones((1, 2))), "weight_rho": Tensor(np.zeros((1, 2))), "bias_mu": Tensor([0.5]),
+             "bias_rho": Tensor([0.0]), "eps_w": Tensor(np.zeros((1, 2))), "eps_b": Tensor([0.0]), "prior_sigma": 1.0}
+    model = sub.build("variational_net", subclass_of="LinearVariational", layers=[layer])
+    r = sub.call("loss", model, Tensor(np.array([[1.0, 2.0]])), grad_params=0)
+    # KL(N(m, log(2)^2) || N(0, 1)) for the means 1, 1 (weights) and 0.5 (bias): sigma = softplus(0) = log 2
+    kl = sum(np.log(1 / np.log(2)) + (np.log(2) ** 2 + m ** 2) / 2 - 0.5 for m in (1.0, 1.0, 0.5))
+    close(scalar(r, "loss"), 3.5 + kl, msg="fixed-noise forward plus the reference KL")
+    close(array(r.param_grads["0.bias_mu"], "grad", kind=None), [1.0 + 0.5], msg="d/d bias_mu: output + KL")
+    seq = sub.build("sequential", training=[False, False, True],
+                    layers=[{"type": "linear", "weight": Tensor(np.eye(2)), "bias": Tensor(np.zeros(2))},
+                            {"type": "dropout", "p": 0.5}])
+    assert sub.module(seq, "parameters")["training"] == {"": False, "0": False, "1": True}
+    draws = array(sub.call("noisy", Tensor(np.zeros((1, 3))), repeat=50), "noisy", shape=(50, 1, 3))
+    assert draws.std() > 0.5
 
 
 # ---- the checker preprocessor's pieces ----------------------------------------------------

@@ -130,6 +130,9 @@ def test_feedback_shows_failures_not_hidden_tests(demo, root):
             assert line not in page and html.escape(line) not in page, f"hidden test source leaked: {line}"
         assert str(course) not in page, "a path of the grader's files is in the feedback"
         assert "site-packages" not in page
+        # math typesets offline: MathJax 3 from a copy beside the page, not from a CDN (issue #10)
+        assert "cdnjs" not in page and '<script src="mathjax/tex-svg.js"' in page
+        assert (course / "feedback" / student / A / "mathjax" / "tex-svg.js").stat().st_size > 1_000_000
     bob = (course / "feedback" / "bob" / A / f"{A}.html").read_text()
     assert "AssertionError" in bob, "the failed test's exception is shown"
     assert "hidden tests: their source is not shown" in bob

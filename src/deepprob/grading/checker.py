@@ -23,8 +23,9 @@ autograde``. For each submission it
    :attr:`notebook_cpu_seconds`): CPU time is the submission's own work, so a
    busy machine does not make an honest cell run out of budget.
 
-Test cells without a checker part (ex06–ex08, until they are converted) run
-whole in the kernel as before, behind :mod:`deepprob.grading.guard`.
+A graded test cell without a checker part (an assignment written the old way;
+none of the course's) runs whole in the kernel, where the submission can change
+its outcome: a warning is logged for each.
 """
 from __future__ import annotations
 
@@ -167,6 +168,9 @@ class CheckerExecute(Execute):
     notebook_cpu_seconds = Integer(1800, help="CPU seconds one notebook may use.").tag(config=True)
     scratch_mb = Integer(512, help="Size of the kernel's scratch folder and of its /tmp (MiB).").tag(config=True)
     output_chars = Integer(20_000, help="Characters kept per output.").tag(config=True)
+    max_cell_chars = Integer(
+        1_000_000, help="Characters of output one cell may send to the grader; the rest is dropped unread."
+    ).tag(config=True)
     env_allow = List(
         Unicode(),
         default_value=[
@@ -215,6 +219,7 @@ class CheckerExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        self._cell_chars: dict[int, int] = {}
         scratch = tempfile.mkdtemp(prefix="deepprob-scratch-")
         start = time.monotonic()
         self._deadline = start + self.notebook_seconds
@@ -256,6 +261,20 @@ class CheckerExecute(Execute):
             cell.get("metadata", {}).pop("_deepprob_done", None)
         return self.nb, self.resources
 
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most :attr:`max_cell_chars` characters of a cell's output (100 MB of prints are not stored)."""
+        content = msg.get("content") or {}
+        size = len(str(content.get("text", ""))) + sum(
+            len(v) for v in (content.get("data") or {}).values() if isinstance(v, str))
+        used = self._cell_chars.get(cell_index, 0)
+        self._cell_chars[cell_index] = used + size
+        if used + size > self.max_cell_chars:
+            if used <= self.max_cell_chars:
+                outs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                    f"\n... [output cut by the grader: more than {self.max_cell_chars} characters]\n")))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
     def _cell_timeout(self, cell):
         left = self._deadline - time.monotonic()
         base = self.timeout if self.timeout and self.timeout > 0 else left
@@ -285,6 +304,9 @@ class CheckerExecute(Execute):
         gid = m.get("grade_id")
         source = sources.get(gid) if m.get("grade") and not m.get("solution") else None
         if source is None or not is_checker_source(source):
+            if source is not None:
+                self.log.warning("graded test cell %s has no checker part: it runs whole in the kernel, where the "
+                                 "submission can change its outcome", gid)
             reason = self._execute(cell, index)
             cell.outputs = sanitise_outputs(cell.get("outputs", []), self.output_chars, keep_errors=True)
             cell.metadata["_deepprob_done"] = True

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .feedback import offline_math
+
 __all__ = ["CourseResult", "assignments", "release", "grade", "submission_scores", "nbgrader"]
 
 
@@ -282,6 +284,7 @@ def grade(
                     gb.add_submission(assignment, student)
 
     nbgrader(root, "generate_feedback", assignment, "--force", "--log-level=WARN", dbarg, check=False, quiet=quiet)
+    offline_math(root / "feedback", assignment)
     csv_path = root / "grades.csv"
     nbgrader(root, "export", f"--to={csv_path}", "--log-level=WARN", dbarg, check=False, quiet=True)
     scores = submission_scores(root, assignment, url)

@@ -9,12 +9,15 @@ test cell failed and its assertion message.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sys
+from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, List, Unicode
 
-__all__ = ["RedactHiddenTests"]
+__all__ = ["RedactHiddenTests", "offline_math", "MATHJAX_SVG"]
 
 
 class RedactHiddenTests(Preprocessor):
@@ -76,3 +79,75 @@ class RedactHiddenTests(Preprocessor):
             elif output.get("output_type") == "stream":
                 output["text"] = self._scrub(output.get("text", ""))
         return cell, resources
+
+
+def _mathjax_svg() -> Path | None:
+    """MathJax 3's single-file TeX-to-SVG build (no web fonts needed), from sphinx-mathjax-offline."""
+    for entry in sys.path:
+        path = Path(entry) / "sphinx-mathjax-offline" / "static" / "mathjax" / "tex-svg.js"
+        if path.is_file():
+            return path
+    return None
+
+
+#: where the local MathJax comes from (``None`` if the package is not installed)
+MATHJAX_SVG = _mathjax_svg()
+
+_CDN_BLOCK = re.compile(
+    r"<!-- Load mathjax -->\s*<script src=\"https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/[^\"]*\">\s*</script>"
+    r".*?<!-- End of mathjax configuration -->",
+    re.S,
+)
+_LOCAL = (
+    "<!-- MathJax 3 from a copy next to this page: math renders offline -->\n"
+    "<script>window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], "
+    "displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true}, svg: {fontCache: 'global'}};</script>\n"
+    '<script src="mathjax/tex-svg.js" defer></script>'
+)
+
+
+def offline_math(feedback_root: Path | str, assignment: str) -> int:
+    """Make every feedback page of ``assignment`` typeset its math without the network.
+
+    nbconvert's HTML template loads MathJax 2 from cdnjs, so an offline student sees
+    raw ``$...$``. Each page's MathJax block is replaced by MathJax 3 (TeX input, SVG
+    output) loaded from ``mathjax/tex-svg.js`` beside it, hard-linked to one copy
+    where the file system allows (copied otherwise; 2.1 MB).
+
+    Parameters
+    ----------
+    feedback_root : path
+        nbgrader's ``feedback/`` folder (``<student>/<assignment>/*.html``).
+    assignment : str
+        The assignment whose pages are rewritten.
+
+    Returns
+    -------
+    int
+        The number of pages rewritten.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the local MathJax (package ``sphinx-mathjax-offline``) is not installed.
+    """
+    if MATHJAX_SVG is None:
+        raise FileNotFoundError("MathJax for offline feedback comes from sphinx-mathjax-offline: run `make install`")
+    done = 0
+    for page in sorted(Path(feedback_root).glob(f"*/{assignment}/*.html")):
+        if page.is_symlink():
+            continue
+        html = page.read_text(encoding="utf-8")
+        new = _CDN_BLOCK.sub(lambda _: _LOCAL, html, count=1)
+        if new == html:
+            continue
+        target = page.parent / "mathjax" / "tex-svg.js"
+        target.parent.mkdir(exist_ok=True)
+        if not target.exists():
+            try:
+                os.link(MATHJAX_SVG, target)
+            except OSError:
+                shutil.copyfile(MATHJAX_SVG, target)
+        page.write_text(new, encoding="utf-8")
+        done += 1
+    return done
