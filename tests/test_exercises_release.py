@@ -64,3 +64,25 @@ def test_release_has_no_outputs_and_locks_tests(root):
                 manual += 1
         assert 8 <= points <= 14, f"{name}: {points} autograded points; the course asks for about 10"
         assert manual >= 1, f"{name}: no manually graded answer"
+
+
+def test_stubs_raise_when_called_not_when_defined(root):
+    """A student who runs the blank release sees NotImplementedError from the function they must write,
+    never a class that fails to define and a NameError in every later cell (issue #11)."""
+    import ast
+    import re
+
+    for name in _names(root):
+        nb = nbformat.read(str(root / "exercises" / name / f"{name}.ipynb"), as_version=4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type != "code" or not meta.get("solution"):
+                continue
+            tree = ast.parse(re.sub(r"^\s*[%!].*$", "", cell.source, flags=re.M))
+            scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+            for scope in scopes:
+                for stmt in scope.body:
+                    assert not isinstance(stmt, ast.Raise), (
+                        f"{name}, cell {meta.get('grade_id')}: the stub raises at line {stmt.lineno} when the cell "
+                        "runs; put ### BEGIN/END SOLUTION inside each function or method"
+                    )
