@@ -31,7 +31,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help install lock system-tools-book system-tools-test vendor axe book test exercises grade clean
+.PHONY: help install lock system-tools-book system-tools-test vendor axe book test exercises grade student instructor clean
 
 help:
 	@echo "make book       build the HTML book (_build/html/index.html)"
@@ -39,6 +39,7 @@ help:
 	@echo "make lock       recompile requirements.txt from requirements.in (pip-tools)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade ASSIGNMENT=ex01_maximum_likelihood [JOBS=N]"
+	@echo "make student    hide nbgrader's instructor tools from this user's JupyterLab (make instructor: back)"
 
 # The environment is (re)installed when the lock or pyproject.toml change:
 # exactly the packages of requirements.txt (the lock, --no-deps: nothing
@@ -125,6 +126,17 @@ test: system-tools-test $(STAMP) $(WIDGETS_JS) $(AXE_JS)
 exercises: $(STAMP)
 	$(BIN)/python -m deepprob.grading colab
 	$(BIN)/python -m deepprob.grading release --all
+
+# A student's Jupyter without the instructor's tools: nbgrader's Formgrader and
+# Create Assignment are switched off for this user (the Assignments list and the
+# Validate button stay); `make instructor` switches them back on.
+NBGRADER_INSTRUCTOR_PLUGINS := @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment
+student: $(STAMP)
+	for p in $(NBGRADER_INSTRUCTOR_PLUGINS); do $(BIN)/jupyter labextension disable --level=user "$$p"; done
+	@echo "Student mode: restart JupyterLab. (make instructor undoes it.)"
+
+instructor: $(STAMP)
+	for p in $(NBGRADER_INSTRUCTOR_PLUGINS); do $(BIN)/jupyter labextension enable --level=user "$$p"; done
 
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=ex01_maximum_likelihood"; exit 2; }

@@ -84,3 +84,19 @@ def test_xdist_groups_are_honoured(request):
     if "PYTEST_XDIST_WORKER" not in os.environ or not request.config.getvalue("loadgroup"):
         pytest.skip("only meaningful under make test's pytest -n 2 --dist loadgroup")
     assert request.node.nodeid.endswith("@tests/test_environment.py"), request.node.nodeid
+
+
+def test_student_mode_hides_the_instructor_tools(tmp_path):
+    """`make student` switches off nbgrader's Formgrader and Create Assignment for one user (issue #11)."""
+    import json
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path)}
+    page = tmp_path / "labconfig" / "page_config.json"
+    subprocess.run(["make", "-s", "student"], cwd=root, env=env, check=True, capture_output=True)
+    off = json.loads(page.read_text())["disabledExtensions"]
+    assert off == {"@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True}
+    subprocess.run(["make", "-s", "instructor"], cwd=root, env=env, check=True, capture_output=True)
+    assert not any(json.loads(page.read_text())["disabledExtensions"].values())
