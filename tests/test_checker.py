@@ -20,6 +20,8 @@ from deepprob.grading.checker import is_checker_source, sanitise_outputs, split_
 from deepprob.grading.checks import Lib, Tensor, array, close, scalar, submission
 from deepprob.grading.protocol import ArrayData, ProtocolError, decode, encode_array, loads
 
+from contracts import ex07_mc_dropout as ex07_contract
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -309,18 +311,8 @@ WRONG = {
                           "    return nll + kl_weight * kl\n"},
         {"test_negative_elbo"},
     ),
-    "ex07_mc_dropout": (
-        {"mc_dropout_predict": "def mc_dropout_predict(model, x, n_samples):\n"
-                               "    flags = {m: m.training for m in model.modules()}\n"
-                               "    model.train()\n"
-                               "    for m in model.modules():\n"
-                               "        if isinstance(m, nn.BatchNorm1d):\n"
-                               "            m.eval()\n"
-                               "    with torch.no_grad():\n"
-                               "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
-                               "    for m, f in flags.items():\n"
-                               "        m.training = f\n"
-                               "    return s.mean(0), s.std(0)\n"},
+    "ex07_mc_dropout": (  # the contract's own wrong answer (train mode, only BatchNorm put back)
+        next(c.replace for c in ex07_contract.CASES if c.name == "pred_train_but_batchnorm"),
         {"test_mc_dropout_predict"},
     ),
     "ex08_mixture_density_networks": (

@@ -319,6 +319,15 @@ def submission(namespace: dict) -> Submission:
     return Submission(agent.serve)
 
 
+def _value(value):
+    return value.value if isinstance(value, Reply) else value
+
+
+def _what(value) -> str:
+    """What the kernel returned, in words: a type name."""
+    return value.type if isinstance(value, (ObjectData, DistributionData)) else builtins.type(value).__name__
+
+
 def array(value, name: str, shape=None, kind: str | None = "torch", finite: bool = True) -> np.ndarray:
     """Check that a returned value is an array (of ``kind``, of ``shape``) and give its values as float64.
 
@@ -327,11 +336,10 @@ def array(value, name: str, shape=None, kind: str | None = "torch", finite: bool
     AssertionError
         With a message naming ``name`` when it is not.
     """
-    if isinstance(value, Reply):
-        value = value.value
+    value = _value(value)
     if not isinstance(value, ArrayData):
-        what = value.type if isinstance(value, (ObjectData, DistributionData)) else type(value).__name__
-        raise AssertionError(f"{name} must return an array{' (a torch.Tensor)' if kind == 'torch' else ''}, got {what}")
+        raise AssertionError(f"{name} must return an array{' (a torch.Tensor)' if kind == 'torch' else ''}, "
+                             f"got {_what(value)}")
     if kind is not None and value.kind != kind:
         want = {"torch": "a torch.Tensor", "numpy": "a numpy array", "jax": "a JAX array"}.get(kind, kind)
         raise AssertionError(f"{name} must return {want}, got a {value.kind} value")
@@ -372,11 +380,9 @@ def distribution(value, name: str, type: str, batch_shape=None) -> dict[str, np.
     AssertionError
         With a message naming ``name`` when it is not.
     """
-    if isinstance(value, Reply):
-        value = value.value
+    value = _value(value)
     if not isinstance(value, DistributionData) or not value.module.startswith("torch.distributions"):
-        what = value.type if isinstance(value, (ObjectData, DistributionData)) else builtins.type(value).__name__
-        raise AssertionError(f"{name} must return a torch.distributions.{type}, got {what}")
+        raise AssertionError(f"{name} must return a torch.distributions.{type}, got {_what(value)}")
     if value.type != type:
         raise AssertionError(f"{name} must return a torch.distributions.{type}, got {value.type}")
     if batch_shape is not None and tuple(value.batch_shape) != tuple(batch_shape):
