@@ -1,9 +1,13 @@
 """Grading contract of ex05_heteroscedastic_regression: correct variants and common mistakes.
 
 Every case replaces the one solution cell, ``HeteroscedasticMLP``, by a whole
-class. The training test (``test_training``) uses a fixed routine; its
-thresholds (held-out NLL < 0.50 nats, 90% coverage in [0.80, 0.96]) were set
-from the reference over 20 initialisation seeds (see the solution notebook).
+class. The training test (``test_training``) trains a fresh model in the kernel
+with a fixed routine and scores it on 10,000 held-out points only the grader
+sees: held-out NLL < 0.50 nats and 90% coverage in [0.80, 0.96]. Spreads of that
+check over 20 initialisation seeds (seed=0..19, measured when it was written):
+reference (2x50 tanh) NLL 0.366-0.472, coverage 0.848-0.900; one tanh layer
+0.363-0.390 / 0.876-0.894; 2x50 ReLU 0.370-0.407 / 0.862-0.889; homoscedastic
+0.605-0.634 (fails for all 20).
 """
 from deepprob.grading import Case
 
