@@ -314,11 +314,15 @@ class Agent:
                     _torch().manual_seed(int(seed))
             torch = _torch()
             repeat = request.get("repeat")
+
+            def run():
+                return [obj(*args, **kwargs) for _ in range(int(repeat))] if repeat else obj(*args, **kwargs)
+
             if request.get("no_grad") and torch is not None:
                 with torch.no_grad():
-                    out = [obj(*args, **kwargs) for _ in range(int(repeat))] if repeat else obj(*args, **kwargs)
+                    out = run()
             else:
-                out = [obj(*args, **kwargs) for _ in range(int(repeat))] if repeat else obj(*args, **kwargs)
+                out = run()
         except Exception as err:
             return {"ok": False, "error": self._error(err)}
         if repeat and torch is not None and all(isinstance(o, torch.Tensor) for o in out) \
@@ -350,10 +354,11 @@ class Agent:
     def _module(self, request) -> dict:
         """Work on a kept ``torch.nn.Module`` whose ``forward`` returns a distribution.
 
-        ``action``: ``"parameters"`` (named parameters, train flags), ``"assign"`` (set
-        named parameters), ``"grads"`` (gradients of the mean NLL, or of the sum of one
-        distribution parameter, by every named parameter), ``"fit"`` (full-batch Adam on
-        the mean NLL, keeping the parameters of the lowest validation NLL).
+        ``action``: ``"parameters"`` (named parameters, buffers, every module's train flag),
+        ``"assign"`` (set named parameters), ``"grads"`` (gradients by every named parameter of
+        the mean NLL, of the summed output, of one distribution parameter summed, or of a
+        method such as ``kl_divergence()``), ``"fit"`` (full-batch Adam on the mean NLL,
+        keeping the parameters of the lowest validation NLL).
         """
         torch = __import__("torch")
         model = self._target(request["target"])
