@@ -126,6 +126,64 @@ SNOOP = (
 )
 
 
+# Warm kernels (issue #16): the kernels of one grading worker are forked from one zygote in one sandbox.
+# A submission that leaves things behind for the next one (graded right after it: nbgrader grades the
+# students in name order) must not reach it: a daemon that kills every process once its kernel has gone,
+# an IPython start-up file that breaks ``Tensor.mean``, files in /tmp, /dev/shm and its folder, System V
+# shared memory. The victim is correct (full marks only if none of it reached it) and records what it saw.
+LEAVE_TRAPS = """
+import ctypes, os, signal, time
+from pathlib import Path
+_kernel, _parent = os.getpid(), os.getppid()  # the daemon spares the kernel's parent: it wants the next kernel
+_startup = Path(os.environ.get("IPYTHONDIR", "/tmp/.ipython")) / "profile_default" / "startup"
+_startup.mkdir(parents=True, exist_ok=True)
+(_startup / "00-sabotage.py").write_text("import torch\\ntorch.Tensor.mean = lambda self, *a, **k: self.sum() * float('nan')\\n")
+for _p in ("/tmp/deepprob-left", "/dev/shm/deepprob-left", "deepprob-left-cwd"):
+    try:
+        Path(_p).write_text("x")
+    except OSError:
+        pass
+try:
+    ctypes.CDLL(None).shmget(0x5EED, 4096, 0o1666)  # IPC_CREAT | 0666
+except Exception:
+    pass
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        while os.path.exists(f"/proc/{_kernel}"):
+            time.sleep(0.02)
+        _end = time.time() + 90
+        while time.time() < _end:
+            for _q in os.listdir("/proc"):
+                if _q.isdigit() and int(_q) not in (1, _parent, os.getpid()):
+                    try:
+                        os.kill(int(_q), signal.SIGKILL)
+                    except OSError:
+                        pass
+            time.sleep(0.01)
+    os._exit(0)
+os.wait()
+"""
+VICTIM = """
+import json, os
+from pathlib import Path
+def _ls(p):
+    try:
+        return sorted(os.listdir(p))
+    except OSError:
+        return []
+_me = {"1", str(os.getpid()), str(os.getppid())}
+_seen = {
+    "tmp": [n for n in _ls("/tmp") if "deepprob-left" in n],
+    "startup": [n for n in _ls(Path(os.environ.get("IPYTHONDIR", "/tmp/.ipython")) / "profile_default" / "startup") if n != "README"],
+    "dev_shm": _ls("/dev/shm"), "cwd": _ls("."),
+    "sysv_shm": open("/proc/sysvipc/shm").read().splitlines()[1:] if os.path.exists("/proc/sysvipc/shm") else [],
+}
+print("LEFT" + json.dumps(_seen) + "TFEL")
+"""
+ZYGOTE_KILLER = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(os.getpid(), signal.SIGKILL)\n"
+
+
 def cases(port: int, course: Path = Path("/nonexistent")) -> list[Case]:
     loop_forever = "while True:\n    pass\n"
     return [
@@ -188,6 +246,14 @@ def cases(port: int, course: Path = Path("/nonexistent")) -> list[Case]:
              replace={"gaussian_nll": "abs = lambda x: 0\n" + WRONG_GAUSS}),
         Case("snoop", "full", description="prints every notebook it can find, In, the environment and a script tag",
              replace={"gaussian_nll": SNOOP + GAUSS}),
+        Case("leave_a_traps", "full", description="leaves a killer daemon, an IPython start-up file, files and "
+             "System V memory for the next submission", replace={"gaussian_nll": LEAVE_TRAPS + GAUSS}),
+        Case("leave_b_victim", "full", description="graded right after leave_a_traps: none of it reaches it",
+             replace={"gaussian_nll": VICTIM + GAUSS}),
+        Case("leave_c_parent_killer", "partial", must_lose=(B, R), description="kills its parent (a warm kernel's "
+             "zygote) and itself", replace={"bernoulli_nll": ZYGOTE_KILLER + BERN}),
+        Case("leave_d_victim", "full", description="graded right after leave_c_parent_killer",
+             replace={"gaussian_nll": VICTIM + GAUSS}),
     ]
 
 
@@ -286,6 +352,17 @@ def _outputs(workdir: Path, name: str) -> str:
     """Every output text of a graded notebook, as one string."""
     nb = nbformat.read(str(_autograded(workdir, name) / f"{A}.ipynb"), as_version=4)
     return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["leave_b_victim", "leave_d_victim"])
+def test_nothing_passes_to_the_next_submission(batch, victim):
+    _, workdir, _ = batch
+    nb = nbformat.read(str(_autograded(workdir, victim) / f"{A}.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream")
+    assert "LEFT" in text, f"{victim}'s record is missing"
+    seen = json.loads(text[text.index("LEFT") + 4:text.index("TFEL")])
+    assert seen == {"tmp": [], "startup": [], "dev_shm": [], "cwd": [], "sysv_shm": []}, seen
 
 
 @pytest.mark.slow

@@ -34,6 +34,12 @@ or in the shell): ``DEEPPROB_SANDBOX_MEMORY_MB`` (default 3072),
 or ``off`` (no sandbox; limits only).
 
 ``python -m deepprob.grading.sandbox --check`` says what works on this machine.
+
+``python -m deepprob.grading.sandbox --zygote PRIVATE`` starts the same sandbox
+around :mod:`deepprob.grading.zygote` instead of one kernel (warm kernels, see
+:mod:`deepprob.grading.warm`): ``PRIVATE`` is the socket folder mounted at
+:data:`SOCKETS`, the working folder (the current one) a scratch tmpfs, and the
+zygote's stdin/stdout are this process's. It needs bubblewrap and a scratch size.
 """
 from __future__ import annotations
 
@@ -204,12 +210,15 @@ def _ipc_prefix(info: dict) -> Path | None:
     return ip
 
 
-def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, info: dict, private: Path) -> list[str]:
+def bwrap_command(
+    cmd: list[str], workdir: Path, connection_file: Path | None, info: dict, private: Path, sockets: bool | None = None,
+) -> list[str]:
     """The ``bwrap`` command line that runs ``cmd`` sandboxed (see the module docstring).
 
     ``private`` is a fresh folder mounted at :data:`SOCKETS` inside: the kernel
     creates its ipc sockets there (the client reaches them through symlinks) and
-    sees no other kernel's files.
+    sees no other kernel's files. ``sockets`` forces that mount on or off (by
+    default: when the connection ``info`` has ipc sockets outside ``workdir``).
     """
     exe = shutil.which("bwrap")
     args = [
@@ -224,10 +233,10 @@ def bwrap_command(cmd: list[str], workdir: Path, connection_file: Path | None, i
     args += ["--tmpfs", "/tmp"]
     if info.get("transport", "tcp") == "ipc":
         args.insert(1, "--unshare-net")
-    ip = _ipc_prefix(info)
-    if ip is not None and _is_ancestor(workdir, ip.parent):
-        ip = None
-    if ip is not None:
+    if sockets is None:
+        ip = _ipc_prefix(info)
+        sockets = ip is not None and not (_is_ancestor(workdir, ip.parent) and not _scratch_mb())
+    if sockets:
         # the private socket folder appears at a neutral path inside (never the
         # course root, where jupyter_client puts relative ipc sockets)
         args += ["--bind", str(private), SOCKETS]
@@ -419,16 +428,29 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--check"]:
         print(json.dumps(check(), indent=2))
         return 0
-    if "--" not in argv or argv.index("--") == len(argv) - 1:
-        print("usage: python -m deepprob.grading.sandbox [--check] -- COMMAND ...", file=sys.stderr)
+    zygote = None
+    if argv[:1] == ["--zygote"] and len(argv) == 2:
+        zygote = Path(argv[1]).resolve()
+        cmd = ["python", "-m", "deepprob.grading.zygote"]
+    elif "--" not in argv or argv.index("--") == len(argv) - 1:
+        print("usage: python -m deepprob.grading.sandbox [--check] [--zygote PRIVATE] [-- COMMAND ...]", file=sys.stderr)
         return 2
-    cmd = argv[argv.index("--") + 1:]
+    else:
+        cmd = argv[argv.index("--") + 1:]
     if cmd[0] in ("python", "python3"):
         cmd[0] = sys.executable
     mode = os.environ.get("DEEPPROB_SANDBOX", "auto").lower()
     limits = Limits.from_env()
     workdir = Path.cwd().resolve()
     connection_file, info = _connection(cmd)
+
+    if zygote is not None:
+        ok, detail = bwrap_available()
+        if mode == "off" or not ok or not _scratch_mb():
+            print("deepprob.grading.sandbox: no zygote without bubblewrap and a scratch size "
+                  f"(DEEPPROB_SANDBOX={mode}, DEEPPROB_SANDBOX_SCRATCH_MB={_scratch_mb()}, {detail})", file=sys.stderr)
+            return 3
+        return _run_sandboxed(cmd, workdir, None, {"transport": "ipc"}, limits, zygote, sockets=True)
 
     use_bwrap = False
     if mode != "off":
@@ -450,10 +472,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     _collect_garbage()
     private = Path(tempfile.mkdtemp(prefix=f"deepprob-kernel-{os.getpid()}-"))
+    return _run_sandboxed(cmd, workdir, connection_file, info, limits, private)
+
+
+def _run_sandboxed(
+    cmd: list[str], workdir: Path, connection_file: Path | None, info: dict, limits: Limits, private: Path,
+    sockets: bool | None = None,
+) -> int:
+    """Run ``cmd`` in bubblewrap with the limits; wait for it; remove what was made for it."""
     links: list[Path] = []
     ip = _ipc_prefix(info)
-    if ip is not None and _is_ancestor(workdir, ip.parent):
-        ip = None  # sockets in the kernel's own folder: both sides see them already
+    if ip is not None and _is_ancestor(workdir, ip.parent) and not _scratch_mb():
+        ip = None  # sockets in the kernel's own folder: both sides see them (unless it is a private scratch tmpfs)
     if ip is not None:
         # the kernel binds its sockets in `private` (mounted over the socket
         # folder inside the sandbox); the client finds them through symlinks.
@@ -473,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         connection_file = None
     group = _cgroup(limits)
     paths = _cgroup_paths(group) if group is not None else []
-    command = bwrap_command(cmd, workdir, connection_file, info, private)
+    command = bwrap_command(cmd, workdir, connection_file, info, private, sockets=sockets)
     if os.environ.get("DEEPPROB_SANDBOX_DEBUG"):
         print("deepprob.grading.sandbox:", " ".join(command), file=sys.stderr)
 
