@@ -4,7 +4,7 @@
 #   make lock                      recompile requirements.txt (the lock) from requirements.in
 #   DEEPPROB_SEED=k make book      the book under another base seed (its own execution cache)
 #   make exercises                 regenerate exercises/ from solutions/ with nbgrader
-#   make grade ASSIGNMENT=ex01_maximum_likelihood   autograde, feedback, grades.csv
+#   make grade ASSIGNMENT=ex01_maximum_likelihood   autograde, feedback, grades.csv [JOBS=N] [VENV=env] [SCHEDULER=tcp://host:8786]
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
@@ -15,6 +15,8 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 ASSIGNMENT ?=
 JOBS ?= 1
+# grade on a Dask cluster instead: SCHEDULER=tcp://host:8786 (see the instructor guide)
+SCHEDULER ?=
 PYTEST_ARGS ?=
 # Every chapter and benchmark derives its seeds from this base seed.
 DEEPPROB_SEED ?= 0
@@ -138,9 +140,15 @@ student: $(STAMP)
 instructor: $(STAMP)
 	for p in $(NBGRADER_INSTRUCTOR_PLUGINS); do $(BIN)/jupyter labextension enable --level=user "$$p"; done
 
-grade: $(STAMP)
-	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=ex01_maximum_likelihood"; exit 2; }
-	$(BIN)/python -m deepprob.grading grade $(ASSIGNMENT) --jobs $(JOBS)
+# `make grade VENV=/path/to/env` (or VENV=$$VIRTUAL_ENV) grades with an environment that is already set up
+# (deepprob and nbgrader installed in it) and installs nothing; the default .venv is installed first.
+GRADE_NEEDS := $(if $(filter $(abspath .venv),$(abspath $(VENV))),$(STAMP),)
+grade: $(GRADE_NEEDS)
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=ex01_maximum_likelihood [JOBS=2] [VENV=/path/to/env]"; exit 2; }
+	@$(BIN)/python -c "import deepprob.grading, nbgrader" 2>/dev/null || { \
+	  echo "make grade: $(BIN)/python cannot import deepprob.grading and nbgrader. VENV= must name an environment"; \
+	  echo "with both installed (pip install -r requirements.txt && pip install -e . in it), or leave VENV out."; exit 2; }
+	$(BIN)/python -m deepprob.grading grade $(ASSIGNMENT) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER),)
 
 clean:
 	rm -rf _build

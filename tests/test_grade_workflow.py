@@ -156,6 +156,9 @@ def test_rerun_is_idempotent_and_keeps_manual_grades(demo, root):
     again = grade(course, A, jobs=1, timeout=TIMEOUT, quiet=True)
     assert again.graded == [], "nothing changed, nothing is regraded"
     assert autoscores(course) == before
+    # the workers write feedback only for what they grade; the rest is regenerated with the manual grades
+    page = course / "feedback" / "alice" / A / f"{A}.html"
+    assert "Good argument, missing the constant." in page.read_text(), "the manual comment is not in the feedback"
     # bob fixes his answer and alice resubmits the same work with a new file
     submit(course, root, "bob", "good")
     (course / "submitted" / "alice" / A / "notes.txt").write_text("resubmitted")
@@ -289,3 +292,66 @@ def test_unsafe_submissions_are_refused_and_touch_nothing(root, tmp_path):
     copied = [p for p in (course / "autograded").rglob("*") if p.is_symlink() or p.name == "gradebook.db"]
     copied += [p for p in (course / "feedback").rglob("*") if p.is_symlink() or p.name == "gradebook.db"]
     assert not copied, copied
+
+
+def test_make_grade_uses_a_given_environment(root, tmp_path):
+    """``make grade VENV=...`` installs nothing into that environment; the default ``.venv`` is installed first."""
+    env = tmp_path / "env"
+    env.symlink_to(root / ".venv")
+    run = dict(cwd=root, capture_output=True, text=True, check=True)
+    given = subprocess.run(["make", "-n", "-B", "grade", f"ASSIGNMENT={A}", f"VENV={env}"], **run).stdout
+    assert "pip-sync" not in given and "-m pip install -q" not in given, given
+    assert f"{env}/bin/python -m deepprob.grading grade {A}" in given, given
+    default = subprocess.run(["make", "-n", "-B", "grade", f"ASSIGNMENT={A}"], **run).stdout
+    assert "pip-sync" in default, default
+
+
+def test_cluster_survives_a_killed_worker(root, tmp_path):
+    """Dask LocalCluster, two workers, PostgreSQL: a worker killed while grading loses nothing (issue #16)."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+    from nbgrader.api import Gradebook
+
+    from deepprob.grading.worker import read_ledger
+
+    con, name, url = _pg_database()
+    try:
+        course = make_course(root, tmp_path / "course")
+        nbgrader(course, "generate_assignment", A, "--force", "--log-level=ERROR",
+                 f"--CourseDirectory.db_url={url}", quiet=True)
+        kinds = ["good", "wrong", "blank", "good", "wrong", "good"]
+        students = [f"c{i}" for i in range(len(kinds))]
+        for s, k in zip(students, kinds):
+            submit(course, root, s, k)
+        killed: list[str] = []
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            def kill_one_busy_worker():
+                deadline = time.time() + 600
+                while time.time() < deadline and not killed:
+                    done = {p.stem for p in (course / "autograded" / ".ledger" / A).glob("*.json")}
+                    busy = [w for w, keys in client.processing().items() if keys]
+                    if done and busy:  # one student finished, and a worker is grading another
+                        pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(busy[0])
+                    time.sleep(0.2)
+
+            import threading
+
+            killer = threading.Thread(target=kill_one_busy_worker, daemon=True)
+            killer.start()
+            result = grade(course, A, timeout=TIMEOUT, quiet=True, db_url=url, scheduler=client)
+            killer.join(timeout=5)
+        assert killed, "no worker was killed while grading: the test tested nothing"
+        expect = {"good": 10.0, "wrong": 6.0, "blank": 0.0}
+        assert autoscores(course, url) == {s: expect[k] for s, k in zip(students, kinds)}
+        assert not result.failed
+        with Gradebook(url) as gb:
+            submitted = sorted(sub.student_id for sub in gb.assignment_submissions(A))
+        assert submitted == students, "every student is in the gradebook exactly once"
+        assert all(read_ledger(course, A, s)["success"] for s in students)
+        assert all((course / "feedback" / s / A / f"{A}.html").exists() for s in students)
+    finally:
+        con.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        con.close()

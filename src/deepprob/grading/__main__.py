@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     p_grade.add_argument("--db-url", default=None, help="gradebook URL (default $DEEPPROB_DB_URL or gradebook.db)")
     p_grade.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    p_grade.add_argument("--scheduler", default=None,
+                         help="grade on a Dask distributed cluster, e.g. tcp://host:8786 (instead of --jobs)")
     p_sbx = sub.add_parser("sandbox", help="say whether the grading sandbox works on this machine")
     p_colab = sub.add_parser("colab", help="write the Colab install cell (repository from _config.yml) into solutions/")
     p_colab.add_argument("--check", action="store_true", help="only list notebooks whose cell is missing or stale")
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        result = grade(root, args.assignment, jobs=args.jobs, timeout=args.timeout, db_url=args.db_url, force=args.force)
+        result = grade(root, args.assignment, jobs=args.jobs, timeout=args.timeout, db_url=args.db_url, force=args.force,
+                       scheduler=args.scheduler)
     except ValueError as err:
         parser.error(str(err))
     print_summary(result, args.assignment)

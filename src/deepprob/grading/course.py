@@ -183,6 +183,7 @@ def grade(
     quiet: bool = False,
     db_url: str | None = None,
     force: bool = False,
+    scheduler=None,
 ) -> CourseResult:
     """Collect, autograde, generate feedback and export grades for one assignment.
 
@@ -202,8 +203,10 @@ def grade(
        lock, PostgreSQL takes concurrent writers. A submission that fails is
        reported and does not stop the others.
     4. ``generate_feedback`` (hidden tests redacted, see
-       :class:`deepprob.grading.feedback.RedactHiddenTests`) and ``export`` to
-       ``grades.csv``.
+       :class:`deepprob.grading.feedback.RedactHiddenTests`): by the workers for
+       the students graded now, here for the others (manual grades given since
+       appear); ``export`` to ``grades.csv``. A progress bar (tqdm, on stderr)
+       counts the graded notebooks and estimates the time left.
 
     Parameters
     ----------
@@ -222,6 +225,11 @@ def grade(
         ``DEEPPROB_DB_URL`` environment variable, else ``sqlite:///<root>/gradebook.db``.
     force : bool
         Regrade every submission.
+    scheduler : str or distributed.Client, optional
+        Grade on a Dask distributed cluster instead of ``jobs`` local workers: the
+        scheduler's address (``tcp://host:8786``) or a client
+        (:mod:`deepprob.grading.cluster`; the course root must be at the same path
+        on the workers, and the gradebook PostgreSQL when they are on other machines).
 
     Returns
     -------
@@ -266,7 +274,12 @@ def grade(
         )
         if force or not unchanged or (record.get("success") and not graded_nb.exists()):
             todo.append(student)
-    failed = _autograde_parallel(root, assignment, todo, jobs, url, timeout, quiet)
+    if scheduler is not None:
+        from .cluster import autograde_on_cluster
+
+        failed = autograde_on_cluster(root, assignment, todo, url, timeout, scheduler, quiet)
+    else:
+        failed = _autograde_parallel(root, assignment, todo, jobs, url, timeout, quiet)
     for student in students_ok:
         record = read_ledger(root, assignment, student)
         if record is not None and not record.get("success") and student not in failed:
@@ -283,7 +296,13 @@ def grade(
                     gb.update_or_create_student(student)
                     gb.add_submission(assignment, student)
 
-    nbgrader(root, "generate_feedback", assignment, "--force", "--log-level=WARN", dbarg, check=False, quiet=quiet)
+    # the workers wrote the feedback of the students graded now; the others' is regenerated here (an
+    # instructor's manual grades and comments since the last run appear in it)
+    others = [s for s in students_ok if s not in set(todo)]
+    if others:
+        exclude = [f"--CourseDirectory.student_id_exclude={','.join(todo)}"] if todo else []
+        nbgrader(root, "generate_feedback", assignment, "--force", "--log-level=WARN", dbarg, *exclude,
+                 check=False, quiet=quiet)
     offline_math(root / "feedback", assignment)
     csv_path = root / "grades.csv"
     nbgrader(root, "export", f"--to={csv_path}", "--log-level=WARN", dbarg, check=False, quiet=True)
@@ -334,29 +353,50 @@ def _autograde_parallel(
         )
         for chunk in chunks
     ]
-    failed = []
-    for proc, chunk in zip(procs, chunks):
-        out, _ = proc.communicate()
-        seen = set()
-        for line in (out or "").splitlines():
+    return _collect(procs, chunks, assignment, quiet)
+
+
+def _collect(procs: list, chunks: list[list[str]], assignment: str, quiet: bool) -> list[str]:
+    """Read the workers' one-line records as they come, with a progress bar; return the failed students."""
+    import json
+    import queue
+    import threading
+
+    from tqdm import tqdm
+
+    records: queue.Queue = queue.Queue()
+
+    def read(index: int) -> None:
+        for line in procs[index].stdout:
+            records.put((index, line))
+        records.put((index, None))
+
+    for i in range(len(procs)):
+        threading.Thread(target=read, args=(i,), daemon=True).start()
+    seen: set[str] = set()
+    failed: list[str] = []
+    open_pipes = len(procs)
+    total = sum(len(c) for c in chunks)
+    with tqdm(total=total, desc=f"grading {assignment}", unit="notebook", disable=quiet, file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        while open_pipes:
+            _, line = records.get()
+            if line is None:
+                open_pipes -= 1
+                continue
             try:
                 rec = json.loads(line)
             except ValueError:
                 continue
             seen.add(rec["student"])
+            bar.update(1)
             if not rec["success"]:
                 failed.append(rec["student"])
                 if not quiet:
-                    print(f"autograde failed for {rec['student']}:\n{rec['log']}")
-        failed += [s for s in chunk if s not in seen]  # the worker died before it
-    return failed
-
-
-def _failed_from_log(log: str, students: list[str]) -> list[str]:
-    failed = []
-    for line in log.splitlines():
-        if "error" in line.lower() and "processing" in line.lower():
-            failed += [s for s in students if f"/{s}/" in line or f" {s} " in line or f"'{s}'" in line]
+                    bar.write(f"autograde failed for {rec['student']}:\n{rec['log']}")
+    for proc in procs:
+        proc.wait()
+    failed += [s for chunk in chunks for s in chunk if s not in seen]  # a worker died before it
     return failed
 
 

@@ -7,7 +7,9 @@ nbgrader is paid once per worker, not per student. After each student it
 records the graded submission's fingerprint in the ledger
 (``autograded/.ledger/<assignment>/<student>.json``, written atomically): a
 worker killed halfway leaves every finished student recorded and the others
-not, so the next ``make grade`` regrades exactly those.
+not, so the next ``make grade`` regrades exactly those. The worker also writes each
+graded student's feedback page (``generate_feedback``), so that this work is
+shared by the workers too.
 
 SQLite allows one writer at a time and nbgrader does not retry on "database is
 locked". Workers therefore serialise their gradebook sessions with an
@@ -23,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["serialise_gradebook", "fingerprint", "ledger_path", "read_ledger", "write_ledger", "main"]
+__all__ = ["serialise_gradebook", "fingerprint", "ledger_path", "read_ledger", "write_ledger", "grade_one", "main"]
 
 
 def fingerprint(folder: Path) -> str:
@@ -150,15 +152,41 @@ def main(argv: list[str] | None = None) -> int:
 
     api = NbGraderAPI(config=load_config(root, args.db_url, args.timeout))
     for student in args.students:
-        folder = root / "submitted" / student / args.assignment
-        digest = fingerprint(folder)  # before grading: a resubmission meanwhile is seen next time
-        result = api.autograde(args.assignment, student, force=True, create=True)
-        ok = bool(result.get("success"))
-        # failures are recorded too: an unchanged broken submission is not rerun
-        write_ledger(root, args.assignment, student, {"fingerprint": digest, "success": ok})
-        print(json.dumps({"student": student, "success": ok, "log": result.get("log", "")[-4000:] if not ok else ""}),
-              flush=True)
+        print(json.dumps(grade_one(api, root, args.assignment, student)), flush=True)
     return 0
+
+
+def grade_one(api, root: Path, assignment: str, student: str, batch: str | None = None) -> dict:
+    """Autograde one submission, write its feedback and its ledger record.
+
+    Parameters
+    ----------
+    api : nbgrader.apps.NbGraderAPI
+        nbgrader's API on the course (:func:`load_config`), made once per process.
+    root : Path
+        Course root.
+    assignment, student : str
+        What to grade.
+    batch : str, optional
+        An id of the grading run, kept in the ledger record (a rerun task of the same
+        run then knows the work is done; :mod:`deepprob.grading.cluster`).
+
+    Returns
+    -------
+    dict
+        ``{"student", "success", "log"}`` (the log's tail only when it failed).
+    """
+    folder = Path(root) / "submitted" / student / assignment
+    digest = fingerprint(folder)  # before grading: a resubmission meanwhile is seen next time
+    result = api.autograde(assignment, student, force=True, create=True)
+    ok = bool(result.get("success"))
+    if ok:  # feedback here, in parallel, rather than for the whole class at the end
+        feedback = api.generate_feedback(assignment, student, force=True)
+        if not feedback.get("success"):
+            print(feedback.get("log", "")[-2000:], file=sys.stderr)
+    # failures are recorded too: an unchanged broken submission is not rerun
+    write_ledger(root, assignment, student, {"fingerprint": digest, "success": ok, "batch": batch})
+    return {"student": student, "success": ok, "log": result.get("log", "")[-4000:] if not ok else ""}
 
 
 if __name__ == "__main__":
