@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--students", type=int, default=50)
     p.add_argument("--assignments", type=int, default=2)
-    p.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--jobs", type=int, nargs="*", default=[1, 2])
     p.add_argument("--pg", default=os.environ.get("DEEPPROB_TEST_PG_URL", "postgresql+psycopg2://postgres:postgres@127.0.0.1:5432/postgres"))
     p.add_argument("--json", default=None, help="also write the rows to this file")
     p.add_argument("--plain", action="store_true", help="also time plain serial `nbgrader autograde` (the baseline) "

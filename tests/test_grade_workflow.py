@@ -343,6 +343,11 @@ def test_cluster_survives_a_killed_worker(root, tmp_path):
             killer.start()
             result = grade(course, A, timeout=TIMEOUT, quiet=True, db_url=url, scheduler=client)
             killer.join(timeout=5)
+            from deepprob.grading import warm
+
+            started = client.run(lambda: warm.Zygote.started)
+        # each worker started one zygote (warm kernels), the restarted one its own: not one per student
+        assert sum(started.values()) <= 3, started
         assert killed, "no worker was killed while grading: the test tested nothing"
         expect = {"good": 10.0, "wrong": 6.0, "blank": 0.0}
         assert autoscores(course, url) == {s: expect[k] for s, k in zip(students, kinds)}

@@ -174,3 +174,17 @@ def test_kill_reaches_the_kernel(env, tmp_path):
     assert process.wait(timeout=30) == -signal.SIGKILL
     k.kc.stop_channels()
     k.km.shutdown_kernel(now=True)
+
+
+def test_one_zygote_per_process(env, tmp_path):
+    """Kernels asked for with another environment replace the zygote: a grading process never holds two."""
+    first = Kernel(env, tmp_path)
+    zygote = first.km.provisioner.process.zygote
+    first.close()
+    other = Kernel({**env, "DEEPPROB_SANDBOX_MEMORY_MB": "2048"}, tmp_path)
+    try:
+        assert other.km.provisioner.process.zygote is not zygote
+        assert zygote.proc.poll() is not None, "the first zygote still runs"
+        assert len(warm._ZYGOTES) == 1
+    finally:
+        other.close()

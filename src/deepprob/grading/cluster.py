@@ -83,12 +83,14 @@ def grade_task(
     if batch is not None and record and record.get("batch") == batch and \
             record.get("fingerprint") == fingerprint(course / "submitted" / student / assignment):
         return {"student": student, "success": bool(record.get("success")), "log": "", "worker": where, "skipped": True}
-    os.environ.update(_env())  # nbgrader runs `alembic` by name
     os.chdir(course)  # nbgrader resolves the course's relative paths from here
     key = (str(course), db_url, timeout)
     api = _APIS.get(key)
     if api is None:
         from nbgrader.apps import NbGraderAPI
+
+        if not _APIS:
+            os.environ.update(_env())  # once per worker: nbgrader runs `alembic` by name
 
         if db_url.startswith("sqlite"):
             serialise_gradebook(course / "autograded" / ".ledger" / "gradebook.lock")

@@ -14,7 +14,8 @@ i.e. one fresh sandbox per kernel.
 
 One zygote serves one grading process, one kernel at a time (nbgrader grades a
 worker's submissions one after the other); it is started on first use, replaced
-when it dies or stops answering, and ended with the process. The kernel the
+when it dies or stops answering or when kernels are asked for with another
+environment (a process never holds two), and ended with the process. The kernel the
 provisioner hands to jupyter_client behaves as a local process: its ``pid`` is
 the kernel's pid on this machine (for CPU-time limits, interrupts and kills) and
 it ends when the zygote reports its exit.
@@ -86,7 +87,10 @@ class Zygote:
         :data:`START_SECONDS`.
     """
 
+    started = 0  # zygotes this process has started (a new one per kernel would mean no warm kernels)
+
     def __init__(self, env: dict[str, str]):
+        Zygote.started += 1
         self.private = Path(tempfile.mkdtemp(prefix=f"deepprob-kernel-{os.getpid()}-"))
         self.workdir = Path(tempfile.mkdtemp(prefix="deepprob-scratch-warm-"))
         self.proc = subprocess.Popen(
@@ -193,11 +197,14 @@ _POOL_LOCK = threading.Lock()
 
 
 def _zygote(env: dict[str, str]) -> Zygote:
+    """This process's zygote for kernels with ``env``; at most one lives (another environment replaces it)."""
     key = tuple(sorted((k, v) for k, v in env.items() if not k.startswith("JPY_")))
     with _POOL_LOCK:
+        for other in [k for k in _ZYGOTES if k != key]:
+            _ZYGOTES.pop(other).close()
         z = _ZYGOTES.get(key)
         if z is not None and not z.alive():
-            z.close()
+            _ZYGOTES.pop(key).close()
             z = None
         if z is None:
             z = _ZYGOTES[key] = Zygote(env)

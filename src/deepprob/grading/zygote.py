@@ -18,8 +18,8 @@ No state passes from one submission to the next:
   and removes System V shared memory, semaphores and message queues;
 * the zygote is not dumpable (``PR_SET_DUMPABLE`` = 0), so a kernel can neither
   ``ptrace`` it nor read its memory or file descriptors through ``/proc``; the
-  kernel's stdin is ``/dev/null`` and its stdout goes to stderr, so it cannot
-  write to, or read from, the zygote's request pipe;
+  kernel's stdin and stdout are ``/dev/null``, so it cannot write to, or read
+  from, the zygote's request pipe;
 * a kernel *can* signal the zygote (same user): killing or stopping it only ends
   this sandbox; the grader then starts a new one for the next submission.
 
@@ -167,9 +167,9 @@ def _child(request: dict, workdir: str) -> None:
     """In the forked kernel process: become a fresh ``ipykernel_launcher``; never returns."""
     code = 1
     try:
-        devnull = os.open(os.devnull, os.O_RDONLY)
+        devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)
-        os.dup2(2, 1)  # the kernel's own stdout is not the request pipe
+        os.dup2(devnull, 1)  # not the request pipe (ipykernel sends the kernel's output over ZMQ)
         os.close(devnull)
         os.setpgid(0, 0)  # interrupts and kills reach the kernel and its subprocesses
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
