@@ -8,7 +8,8 @@ fixture), then each case is checked on its own:
   a correct student who edited a test cell);
 * ``zero``: every autograded cell at 0 (the blank release);
 * ``partial``: each cell in ``must_lose`` below its maximum (a plausible wrong
-  implementation, a tampered or deleted test, a cell that raises or never ends).
+  implementation, a tampered or deleted test, a cell that raises or never ends), and
+  each cell in ``must_keep`` at its maximum (what the mistake must not cost).
 """
 from __future__ import annotations
 
@@ -63,6 +64,12 @@ def check_case(graded, assignment, case):
             got = cells[cell]
             assert got.score < got.max_score, (
                 f"the mistake '{case.description}' was not caught: {cell} scored {got.score:g}/{got.max_score:g}"
+            )
+        for cell in case.must_keep:
+            assert cell in cells, f"no autograded cell {cell!r}; cells: {sorted(cells)}"
+            got = cells[cell]
+            assert got.score == got.max_score, (
+                f"the mistake '{case.description}' also cost {cell}: {got.score:g}/{got.max_score:g}"
             )
 
 

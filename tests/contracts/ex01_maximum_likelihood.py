@@ -1,5 +1,5 @@
 """Grading contract of ex01_maximum_likelihood: correct variants and common mistakes."""
-from deepprob.grading import Case
+from deepprob.grading import Case, mistakes, robustness_cases
 
 ASSIGNMENT = "ex01_maximum_likelihood"
 
@@ -119,32 +119,19 @@ WRONG_REWEIGHT = [
      "    return p * target_prior / (p * target_prior + (1 - p) * (1 - target_prior))"),
 ]
 
+# the three functions are independent: a mistake in one costs only its own test
 WRONG = (
-    [Case(f"gauss_{n}", "partial", replace={"gaussian_nll": gaussian(b)}, must_lose=(GAUSS,), description=d)
-     for n, d, b in WRONG_GAUSSIAN]
-    + [Case(f"bern_{n}", "partial", replace={"bernoulli_nll": bernoulli(b)}, must_lose=(BERN,), description=d)
-       for n, d, b in WRONG_BERNOULLI]
-    + [Case(f"rew_{n}", "partial", replace={"reweight_probabilities": reweight(b)}, must_lose=(REW,), description=d)
-       for n, d, b in WRONG_REWEIGHT]
+    mistakes("gauss", "gaussian_nll", (GAUSS,), WRONG_GAUSSIAN, wrap=gaussian, must_keep=(BERN, REW))
+    + mistakes("bern", "bernoulli_nll", (BERN,), WRONG_BERNOULLI, wrap=bernoulli, must_keep=(GAUSS, REW))
+    + mistakes("rew", "reweight_probabilities", (REW,), WRONG_REWEIGHT, wrap=reweight, must_keep=(GAUSS, BERN))
 )
 
-ROBUSTNESS = [
-    Case("solution", "full", description="the reference solution"),
-    Case("blank", "zero", blank=True, description="the release as handed out"),
-    Case("tampered_test_cell", "partial", must_lose=(GAUSS,),
-         replace={"test_gaussian_nll": "pass", "gaussian_nll": gaussian("    return torch.tensor(0.0)")},
-         description="a wrong answer whose test cell was replaced by `pass`: restored, still fails"),
-    Case("tampered_test_correct", "full", replace={"test_bernoulli_nll": "print('all good')"},
-         description="a test cell edited by a correct student: restored, full marks"),
-    Case("deleted_test_cell", "partial", must_lose=(REW,), delete=("test_reweight_probabilities",),
-         replace={"reweight_probabilities": reweight("    return p")},
-         description="a wrong answer whose test cell was deleted: restored, still fails"),
-    Case("raises_at_import", "partial", must_lose=(GAUSS,),
-         replace={"gaussian_nll": "raise RuntimeError('student bug')\n" + gaussian("    return 0")},
-         description="a solution cell that raises: that part scores 0, the rest is graded"),
-    Case("infinite_loop", "partial", must_lose=(BERN,),
-         replace={"bernoulli_nll": bernoulli("    while True:\n        pass")},
-         description="a function that never returns: the cell times out, the rest is graded"),
-]
+ROBUSTNESS = robustness_cases(
+    tamper=("test_gaussian_nll", {"gaussian_nll": gaussian("    return torch.tensor(0.0)")}, (GAUSS,)),
+    edit_correct="test_bernoulli_nll",
+    delete=("test_reweight_probabilities", {"reweight_probabilities": reweight("    return p")}, (REW,)),
+    raises=("gaussian_nll", gaussian("    return 0"), (GAUSS,)),
+    never_returns=("bernoulli_nll", bernoulli("    while True:\n        pass"), (BERN,)),
+)
 
 CASES = CORRECT + WRONG + ROBUSTNESS

@@ -1,5 +1,5 @@
 """Grading contract of ex02_likelihoods_in_numpyro: correct variants and common mistakes."""
-from deepprob.grading import Case
+from deepprob.grading import Case, mistakes, robustness_cases
 
 ASSIGNMENT = "ex02_likelihoods_in_numpyro"
 
@@ -160,31 +160,20 @@ WRONG_LOGLIK = [
 ]
 
 WRONG = (
-    [Case(f"sites_{n}", "partial", replace={"linear_regression": b}, must_lose=(SITES,), description=d)
-     for n, d, b in WRONG_SITES]
-    + [Case(f"lik_{n}", "partial", replace={"linear_regression": b}, must_lose=(LIK,), description=d)
-       for n, d, b in WRONG_LIKELIHOOD]
-    + [Case(f"ll_{n}", "partial", replace={"log_likelihood": loglik(b)}, must_lose=(LL,), description=d)
-       for n, d, b in WRONG_LOGLIK]
+    mistakes("sites", "linear_regression", (SITES,), WRONG_SITES)
+    + mistakes("lik", "linear_regression", (LIK,), WRONG_LIKELIHOOD)
+    + mistakes("ll", "log_likelihood", (LL,), WRONG_LOGLIK, wrap=loglik)
 )
 
-ROBUSTNESS = [
-    Case("solution", "full", description="the reference solution"),
-    Case("blank", "zero", blank=True, description="the release as handed out"),
-    Case("tampered_test_cell", "partial", must_lose=(LL,),
-         replace={"test_log_likelihood": "pass", "log_likelihood": loglik("    return jnp.array(0.0)")},
-         description="a wrong answer whose test cell was replaced by `pass`: restored, still fails"),
-    Case("tampered_test_correct", "full", replace={"test_model_sites": "print('all good')"},
-         description="a test cell edited by a correct student: restored, full marks"),
-    Case("deleted_test_cell", "partial", must_lose=(LIK,), delete=("test_model_likelihood",),
-         replace={"linear_regression": model_with(sigma='    sigma = numpyro.sample("sigma", dist.Normal(1.0, 1.0))')},
-         description="a wrong answer whose test cell was deleted: restored, still fails"),
-    Case("raises_at_import", "partial", must_lose=(LL,),
-         replace={"log_likelihood": "raise RuntimeError('student bug')\n" + loglik("    return 0.0")},
-         description="a solution cell that raises: that part scores 0, the rest is graded"),
-    Case("infinite_loop", "partial", must_lose=(SITES, LIK),
-         replace={"linear_regression": model("    while True:\n        pass")},
-         description="a model that never returns: the cells time out, the rest is graded"),
-]
+ROBUSTNESS = robustness_cases(
+    tamper=("test_log_likelihood", {"log_likelihood": loglik("    return jnp.array(0.0)")}, (LL,)),
+    edit_correct="test_model_sites",
+    delete=("test_model_likelihood",
+            {"linear_regression": model_with(sigma='    sigma = numpyro.sample("sigma", dist.Normal(1.0, 1.0))')},
+            (LIK,)),
+    raises=("log_likelihood", loglik("    return 0.0"), (LL,)),
+    never_returns=("linear_regression", model("    while True:\n        pass"), (SITES, LIK)),
+    descriptions={"infinite_loop": "a model that never returns: the cells time out, the rest is graded"},
+)
 
 CASES = CORRECT + WRONG + ROBUSTNESS

@@ -1,5 +1,5 @@
 """Grading contract of ex03_elbo: correct variants and common mistakes."""
-from deepprob.grading import Case
+from deepprob.grading import Case, mistakes, robustness_cases
 
 ASSIGNMENT = "ex03_elbo"
 
@@ -168,31 +168,19 @@ WRONG_ELBO = [
 ]
 
 WRONG = (
-    [Case(f"kl_{n}", "partial", replace={"kl_diag_gaussians": kl(b)}, must_lose=(KL,), description=d)
-     for n, d, b in WRONG_KL]
-    + [Case(f"mc_{n}", "partial", replace={"monte_carlo_kl": mc(b)}, must_lose=(MC,), description=d)
-       for n, d, b in WRONG_MC]
-    + [Case(f"elbo_{n}", "partial", replace={"elbo": elbo(b)}, must_lose=(ELBO,), description=d)
-       for n, d, b in WRONG_ELBO]
+    mistakes("kl", "kl_diag_gaussians", (KL,), WRONG_KL, wrap=kl)
+    + mistakes("mc", "monte_carlo_kl", (MC,), WRONG_MC, wrap=mc)
+    + mistakes("elbo", "elbo", (ELBO,), WRONG_ELBO, wrap=elbo)
 )
 
-ROBUSTNESS = [
-    Case("solution", "full", description="the reference solution"),
-    Case("blank", "zero", blank=True, description="the release as handed out"),
-    Case("tampered_test_cell", "partial", must_lose=(KL,),
-         replace={"test_kl_diag_gaussians": "pass", "kl_diag_gaussians": kl("    return mu_q.sum(-1) * 0")},
-         description="a wrong answer whose test cell was replaced by `pass`: restored, still fails"),
-    Case("tampered_test_correct", "full", replace={"test_elbo": "print('all good')"},
-         description="a test cell edited by a correct student: restored, full marks"),
-    Case("deleted_test_cell", "partial", must_lose=(MC,), delete=("test_monte_carlo_kl",),
-         replace={"monte_carlo_kl": mc("    return torch.zeros(mu_q.shape[:-1])")},
-         description="a wrong answer whose test cell was deleted: restored, still fails"),
-    Case("raises_at_import", "partial", must_lose=(KL,),
-         replace={"kl_diag_gaussians": "raise RuntimeError('student bug')\n" + kl(_KL_OK)},
-         description="a solution cell that raises: that part scores 0, the rest is graded"),
-    # A cell that never ends is graded by the same timeout path in every assignment:
-    # ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
-    # runs the sleeper and CPU-burner budget batch.
-]
+# A cell that never ends is graded by the same timeout path in every assignment:
+# ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
+# runs the sleeper and CPU-burner budget batch.
+ROBUSTNESS = robustness_cases(
+    tamper=("test_kl_diag_gaussians", {"kl_diag_gaussians": kl("    return mu_q.sum(-1) * 0")}, (KL,)),
+    edit_correct="test_elbo",
+    delete=("test_monte_carlo_kl", {"monte_carlo_kl": mc("    return torch.zeros(mu_q.shape[:-1])")}, (MC,)),
+    raises=("kl_diag_gaussians", kl(_KL_OK), (KL,)),
+)
 
 CASES = CORRECT + WRONG + ROBUSTNESS

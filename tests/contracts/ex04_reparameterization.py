@@ -1,5 +1,5 @@
 """Grading contract of ex04_reparameterization: correct variants and common mistakes."""
-from deepprob.grading import Case
+from deepprob.grading import Case, mistakes, robustness_cases
 
 ASSIGNMENT = "ex04_reparameterization"
 
@@ -178,32 +178,20 @@ WRONG_SCORE = [
 ]
 
 WRONG = (
-    [Case(f"repar_{n}", "partial", replace={"reparameterize": repar(b)}, must_lose=(REPAR,), description=d)
-     for n, d, b in WRONG_REPAR]
-    + [Case(f"path_{n}", "partial", replace={"pathwise_gradient": pathwise(b)}, must_lose=(PATH,), description=d)
-       for n, d, b in WRONG_PATH]
-    + [Case(f"score_{n}", "partial", replace={"score_function_gradient": score(b)}, must_lose=(SCORE,), description=d)
-       for n, d, b in WRONG_SCORE]
+    mistakes("repar", "reparameterize", (REPAR,), WRONG_REPAR, wrap=repar)
+    + mistakes("path", "pathwise_gradient", (PATH,), WRONG_PATH, wrap=pathwise)
+    + mistakes("score", "score_function_gradient", (SCORE,), WRONG_SCORE, wrap=score)
 )
 
-ROBUSTNESS = [
-    Case("solution", "full", description="the reference solution"),
-    Case("blank", "zero", blank=True, description="the release as handed out"),
-    Case("tampered_test_cell", "partial", must_lose=(SCORE,),
-         replace={"test_score_function_gradient": "pass",
-                  "score_function_gradient": score("    return torch.zeros_like(mu), torch.zeros_like(log_var)")},
-         description="a wrong answer whose test cell was replaced by `pass`: restored, still fails"),
-    Case("tampered_test_correct", "full", replace={"test_reparameterize": "print('all good')"},
-         description="a test cell edited by a correct student: restored, full marks"),
-    Case("deleted_test_cell", "partial", must_lose=(PATH,), delete=("test_pathwise_gradient",),
-         replace={"pathwise_gradient": pathwise("    return mu, log_var")},
-         description="a wrong answer whose test cell was deleted: restored, still fails"),
-    Case("raises_at_import", "partial", must_lose=(REPAR,),
-         replace={"reparameterize": "raise RuntimeError('student bug')\n" + repar("    return mu")},
-         description="a solution cell that raises: that part scores 0, the rest is graded"),
-    # A cell that never ends is graded by the same timeout path in every assignment:
-    # ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
-    # runs the sleeper and CPU-burner budget batch.
-]
+# A cell that never ends is graded by the same timeout path in every assignment:
+# ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
+# runs the sleeper and CPU-burner budget batch.
+ROBUSTNESS = robustness_cases(
+    tamper=("test_score_function_gradient",
+            {"score_function_gradient": score("    return torch.zeros_like(mu), torch.zeros_like(log_var)")}, (SCORE,)),
+    edit_correct="test_reparameterize",
+    delete=("test_pathwise_gradient", {"pathwise_gradient": pathwise("    return mu, log_var")}, (PATH,)),
+    raises=("reparameterize", repar("    return mu"), (REPAR,)),
+)
 
 CASES = CORRECT + WRONG + ROBUSTNESS

@@ -9,7 +9,7 @@ reference (2x50 tanh) NLL 0.366-0.472, coverage 0.848-0.900; one tanh layer
 0.363-0.390 / 0.876-0.894; 2x50 ReLU 0.370-0.407 / 0.862-0.889; homoscedastic
 0.605-0.634 (fails for all 20).
 """
-from deepprob.grading import Case
+from deepprob.grading import Case, mistakes, robustness_cases
 
 ASSIGNMENT = "ex05_heteroscedastic_regression"
 
@@ -215,32 +215,28 @@ WRONG_TRAINING = [
 ]
 
 WRONG = (
-    [Case(f"out_{n}", "partial", replace={CELL: s}, must_lose=(OUT,), description=d) for n, d, s in WRONG_OUTPUT]
-    + [Case(f"pos_{n}", "partial", replace={CELL: s}, must_lose=(POS,), description=d) for n, d, s in WRONG_POSITIVE]
-    + [Case(f"grad_{n}", "partial", replace={CELL: s}, must_lose=(GRAD,), description=d)
-       for n, d, s in WRONG_GRADIENTS]
-    + [Case(f"train_{n}", "partial", replace={CELL: s}, must_lose=lose, description=d)
-       for n, d, s, lose in WRONG_TRAINING]
+    mistakes("out", CELL, (OUT,), WRONG_OUTPUT)
+    + mistakes("pos", CELL, (POS,), WRONG_POSITIVE)
+    + mistakes("grad", CELL, (GRAD,), WRONG_GRADIENTS)
+    + mistakes("train", CELL, (), WRONG_TRAINING)
 )
 
-ROBUSTNESS = [
-    Case("solution", "full", description="the reference solution"),
-    Case("blank", "zero", blank=True, description="the release as handed out"),
-    Case("tampered_test_cell", "partial", must_lose=(TRAIN,),
-         replace={TRAIN: "print('all good')", CELL: HOMOSCEDASTIC},
-         description="a homoscedastic model whose training test was replaced: restored, still fails"),
-    Case("tampered_test_correct", "full", replace={OUT: "pass"},
-         description="a test cell edited by a correct student: restored, full marks"),
-    Case("deleted_test_cell", "partial", must_lose=(POS,), delete=(POS,),
-         replace={CELL: scale_transform("raw")},
-         description="a wrong answer whose test cell was deleted: restored, still fails"),
-    Case("raises_at_definition", "partial", must_lose=(OUT, POS, GRAD, TRAIN),
-         replace={CELL: "raise RuntimeError('student bug')\n"},
-         description="a solution cell that raises: every part scores 0, the batch goes on"),
-    Case("infinite_loop", "partial", must_lose=(TRAIN,),
-         replace={CELL: mlp("        while x.shape[0] > 5000:\n            pass\n"
-                            "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)")},
-         description="a forward that never returns for the 10 000 test points: the cell times out"),
-]
+ROBUSTNESS = robustness_cases(
+    tamper=(TRAIN, {CELL: HOMOSCEDASTIC}, (TRAIN,)),
+    tamper_with="print('all good')",
+    edit_correct=OUT,
+    edit_with="pass",
+    delete=(POS, {CELL: scale_transform("raw")}, (POS,)),
+    raises=(CELL, "", (OUT, POS, GRAD, TRAIN)),
+    raises_name="raises_at_definition",
+    never_returns=(CELL, mlp("        while x.shape[0] > 5000:\n            pass\n"
+                             "        return torch.distributions.Normal(out[:, :1], F.softplus(out[:, 1:]) + 1e-3)"),
+                   (TRAIN,)),
+    descriptions={
+        "tampered_test_cell": "a homoscedastic model whose training test was replaced: restored, still fails",
+        "raises_at_definition": "a solution cell that raises: every part scores 0, the batch goes on",
+        "infinite_loop": "a forward that never returns for the 10 000 test points: the cell times out",
+    },
+)
 
 CASES = CORRECT + WRONG + ROBUSTNESS

@@ -1,5 +1,5 @@
 """Grading contract of ex06_bayesian_neural_networks: correct variants and common mistakes."""
-from deepprob.grading import Case
+from deepprob.grading import Case, mistakes, robustness_cases
 
 ASSIGNMENT = "ex06_bayesian_neural_networks"
 
@@ -308,33 +308,22 @@ WRONG_ELBO = [
 ]
 
 WRONG = (
-    [Case(f"fwd_{n}", "partial", replace={"LinearVariational": layer(forward=b)}, must_lose=(FWD,), description=d)
-     for n, d, b in WRONG_FORWARD]
-    + [Case(f"init_{n}", "partial", replace={"LinearVariational": layer(init=i, forward=f)}, must_lose=(FWD,), description=d)
-       for n, d, i, f in WRONG_INIT]
-    + [Case(f"kl_{n}", "partial", replace={"LinearVariational": layer(kl=b)}, must_lose=(KL,), description=d)
-       for n, d, b in WRONG_KL]
-    + [Case(f"elbo_{n}", "partial", replace={"negative_elbo": elbo(b)}, must_lose=(ELBO,), description=d)
-       for n, d, b in WRONG_ELBO]
+    mistakes("fwd", "LinearVariational", (FWD,), WRONG_FORWARD, wrap=lambda b: layer(forward=b))
+    + mistakes("init", "LinearVariational", (FWD,), [(n, d, layer(init=i, forward=f)) for n, d, i, f in WRONG_INIT])
+    + mistakes("kl", "LinearVariational", (KL,), WRONG_KL, wrap=lambda b: layer(kl=b))
+    + mistakes("elbo", "negative_elbo", (ELBO,), WRONG_ELBO, wrap=elbo)
 )
 
-ROBUSTNESS = [
-    Case("solution", "full", description="the reference solution"),
-    Case("blank", "zero", blank=True, description="the release as handed out"),
-    Case("tampered_test_cell", "partial", must_lose=(ELBO,),
-         replace={"test_negative_elbo": "pass", "negative_elbo": elbo("    return torch.tensor(0.0)")},
-         description="a wrong answer whose test cell was replaced by `pass`: restored, still fails"),
-    Case("tampered_test_correct", "full", replace={"test_kl_divergence": "print('all good')"},
-         description="a test cell edited by a correct student: restored, full marks"),
-    Case("deleted_test_cell", "partial", must_lose=(KL,), delete=("test_kl_divergence",),
-         replace={"LinearVariational": layer(kl="    def kl_divergence(self):\n        return torch.tensor(0.0)\n")},
-         description="a wrong answer whose test cell was deleted: restored, still fails"),
-    Case("raises_at_definition", "partial", must_lose=(ELBO,),
-         replace={"negative_elbo": "raise RuntimeError('student bug')\n" + elbo("    return 0")},
-         description="a solution cell that raises: that part scores 0, the rest is graded"),
-    Case("infinite_loop", "partial", must_lose=(KL,),
-         replace={"LinearVariational": layer(kl="    def kl_divergence(self):\n        while True:\n            pass\n")},
-         description="a KL that never returns: the cell times out, the rest is graded"),
-]
+ROBUSTNESS = robustness_cases(
+    tamper=("test_negative_elbo", {"negative_elbo": elbo("    return torch.tensor(0.0)")}, (ELBO,)),
+    edit_correct="test_kl_divergence",
+    delete=("test_kl_divergence",
+            {"LinearVariational": layer(kl="    def kl_divergence(self):\n        return torch.tensor(0.0)\n")}, (KL,)),
+    raises=("negative_elbo", elbo("    return 0"), (ELBO,)),
+    raises_name="raises_at_definition",
+    never_returns=("LinearVariational",
+                   layer(kl="    def kl_divergence(self):\n        while True:\n            pass\n"), (KL,)),
+    descriptions={"infinite_loop": "a KL that never returns: the cell times out, the rest is graded"},
+)
 
 CASES = CORRECT + WRONG + ROBUSTNESS

@@ -1,5 +1,5 @@
 """Grading contract of ex07_mc_dropout: correct variants and common mistakes."""
-from deepprob.grading import Case
+from deepprob.grading import Case, mistakes, robustness_cases
 
 ASSIGNMENT = "ex07_mc_dropout"
 
@@ -201,29 +201,18 @@ WRONG_LOGLIK = [
 ]
 
 WRONG = (
-    [Case(f"pred_{n}", "partial", replace={"mc_dropout_predict": predict(b)}, must_lose=(PRED,), description=d)
-     for n, d, b in WRONG_PREDICT]
-    + [Case(f"ll_{n}", "partial", replace={"mc_log_likelihood": loglik(b)}, must_lose=(LL,), description=d)
-       for n, d, b in WRONG_LOGLIK]
+    mistakes("pred", "mc_dropout_predict", (PRED,), WRONG_PREDICT, wrap=predict)
+    + mistakes("ll", "mc_log_likelihood", (LL,), WRONG_LOGLIK, wrap=loglik)
 )
 
-ROBUSTNESS = [
-    Case("solution", "full", description="the reference solution"),
-    Case("blank", "zero", blank=True, description="the release as handed out"),
-    Case("tampered_test_cell", "partial", must_lose=(LL,),
-         replace={"test_mc_log_likelihood": "pass", "mc_log_likelihood": loglik("    return torch.tensor(0.0)")},
-         description="a wrong answer whose test cell was replaced by `pass`: restored, still fails"),
-    Case("tampered_test_correct", "full", replace={"test_mc_dropout_predict": "print('all good')"},
-         description="a test cell edited by a correct student: restored, full marks"),
-    Case("deleted_test_cell", "partial", must_lose=(PRED,), delete=("test_mc_dropout_predict",),
-         replace={"mc_dropout_predict": predict("    out = model(x)\n    return out, out")},
-         description="a wrong answer whose test cell was deleted: restored, still fails"),
-    Case("raises_at_import", "partial", must_lose=(LL,),
-         replace={"mc_log_likelihood": "raise RuntimeError('student bug')\n" + loglik("    return 0")},
-         description="a solution cell that raises: that part scores 0, the rest is graded"),
-    # A cell that never ends is graded by the same timeout path in every assignment:
-    # ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
-    # runs the sleeper and CPU-burner budget batch.
-]
+# A cell that never ends is graded by the same timeout path in every assignment:
+# ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
+# runs the sleeper and CPU-burner budget batch.
+ROBUSTNESS = robustness_cases(
+    tamper=("test_mc_log_likelihood", {"mc_log_likelihood": loglik("    return torch.tensor(0.0)")}, (LL,)),
+    edit_correct="test_mc_dropout_predict",
+    delete=("test_mc_dropout_predict", {"mc_dropout_predict": predict("    out = model(x)\n    return out, out")}, (PRED,)),
+    raises=("mc_log_likelihood", loglik("    return 0"), (LL,)),
+)
 
 CASES = CORRECT + WRONG + ROBUSTNESS

@@ -5,7 +5,7 @@ scores it on 5000 held-out points only the grader sees: NLL < -0.8 nats. Spreads
 20 initialisation seeds: reference -1.004 to -0.910; the same network with one component -0.427 to
 -0.035 (always fails), with two -0.877 to -0.638 (n_components is checked by ``test_mdn_structure``).
 """
-from deepprob.grading import Case
+from deepprob.grading import Case, mistakes, robustness_cases
 
 ASSIGNMENT = "ex08_mixture_density_networks"
 
@@ -195,29 +195,19 @@ WRONG_NET = [
 ]
 
 WRONG = (
-    [Case(f"nll_{n}", "partial", replace={"mdn_nll": nll(b)}, must_lose=(NLL,), description=d)
-     for n, d, b in WRONG_NLL]
-    + [Case(f"net_{n}", "partial", replace={"MixtureDensityNetwork": src}, must_lose=lose, description=d)
-       for n, d, lose, src in WRONG_NET]
+    mistakes("nll", "mdn_nll", (NLL,), WRONG_NLL, wrap=nll)
+    + mistakes("net", "MixtureDensityNetwork", (), [(n, d, src, lose) for n, d, lose, src in WRONG_NET])
 )
 
-ROBUSTNESS = [
-    Case("solution", "full", description="the reference solution"),
-    Case("blank", "zero", blank=True, description="the release as handed out"),
-    Case("tampered_test_cell", "partial", must_lose=(NLL,),
-         replace={"test_mdn_nll": "pass", "mdn_nll": nll("    return torch.tensor(0.0)")},
-         description="a wrong answer whose test cell was replaced by `pass`: restored, still fails"),
-    Case("tampered_test_correct", "full", replace={"test_mdn_structure": "print('all good')"},
-         description="a test cell edited by a correct student: restored, full marks"),
-    Case("deleted_test_cell", "partial", must_lose=(STRUCT,), delete=("test_mdn_structure",),
-         replace={"MixtureDensityNetwork": network(_OK_SIGMA + "        return Normal(mu[:, 0], sigma[:, 0])")},
-         description="a wrong answer whose test cell was deleted: restored, still fails"),
-    Case("raises_at_import", "partial", must_lose=(NLL,),
-         replace={"mdn_nll": "raise RuntimeError('student bug')\n" + nll("    return 0")},
-         description="a solution cell that raises: that part scores 0, the rest is graded"),
-    # A cell that never ends is graded by the same timeout path in every assignment:
-    # ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
-    # runs the sleeper and CPU-burner budget batch.
-]
+# A cell that never ends is graded by the same timeout path in every assignment:
+# ex01, ex02, ex05 and ex06 keep that case (20-40 s each), and tests/test_grading_safety.py
+# runs the sleeper and CPU-burner budget batch.
+ROBUSTNESS = robustness_cases(
+    tamper=("test_mdn_nll", {"mdn_nll": nll("    return torch.tensor(0.0)")}, (NLL,)),
+    edit_correct="test_mdn_structure",
+    delete=("test_mdn_structure",
+            {"MixtureDensityNetwork": network(_OK_SIGMA + "        return Normal(mu[:, 0], sigma[:, 0])")}, (STRUCT,)),
+    raises=("mdn_nll", nll("    return 0"), (NLL,)),
+)
 
 CASES = CORRECT + WRONG + ROBUSTNESS

@@ -19,7 +19,7 @@ import nbformat
 
 from .course import _db_url, nbgrader
 
-__all__ = ["Case", "solution_sources", "build_submission", "grade_cases", "CellScore"]
+__all__ = ["Case", "mistakes", "robustness_cases", "solution_sources", "build_submission", "grade_cases", "CellScore"]
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9_]+$")
@@ -42,6 +42,9 @@ class Case:
         ``grade_id`` of cells to delete.
     must_lose : tuple of str
         Autograded cells that must score below their maximum.
+    must_keep : tuple of str
+        Autograded cells that must keep full marks in a ``partial`` case (what the
+        mistake must not cost: e.g. the functions that do not depend on the broken one).
     blank : bool
         Submit the release as handed out (no solution filled in).
     raw : str, optional
@@ -62,6 +65,7 @@ class Case:
     replace: dict[str, str] = field(default_factory=dict)
     delete: tuple[str, ...] = ()
     must_lose: tuple[str, ...] = ()
+    must_keep: tuple[str, ...] = ()
     blank: bool = False
     raw: str | None = None
     description: str = ""
@@ -75,6 +79,111 @@ class Case:
             raise ValueError(f"expect must be 'full', 'zero' or 'partial', got {self.expect!r}")
         if self.expect == "partial" and not self.must_lose:
             raise ValueError(f"case {self.name}: a 'partial' case must name the cells it must lose")
+        if set(self.must_lose) & set(self.must_keep):
+            raise ValueError(f"case {self.name}: a cell cannot be both lost and kept: "
+                             f"{sorted(set(self.must_lose) & set(self.must_keep))}")
+
+
+def mistakes(prefix: str, cell: str, must_lose: tuple[str, ...], table, wrap=None,
+             must_keep: tuple[str, ...] = ()) -> list[Case]:
+    """One ``partial`` case per common mistake: the solution cell ``cell`` replaced by the wrong code.
+
+    Parameters
+    ----------
+    prefix : str
+        Start of the case names (``f"{prefix}_{name}"``).
+    cell : str
+        ``grade_id`` of the solution cell replaced.
+    must_lose : tuple of str
+        The test cells each mistake must lose (a row may give its own as a 4th item).
+    table : iterable of tuples
+        ``(name, description, code)`` or ``(name, description, code, must_lose)`` rows.
+    wrap : callable, optional
+        Turns ``code`` into the cell's source (e.g. adds the ``def`` line); default: as is.
+    must_keep : tuple of str
+        Test cells every mistake must leave at full marks.
+
+    Returns
+    -------
+    list of Case
+    """
+    cases = []
+    for row in table:
+        name, description, code = row[:3]
+        lose = tuple(row[3]) if len(row) > 3 else tuple(must_lose)
+        cases.append(Case(f"{prefix}_{name}", "partial", replace={cell: wrap(code) if wrap else code},
+                          must_lose=lose, must_keep=tuple(k for k in must_keep if k not in lose),
+                          description=description))
+    return cases
+
+
+def robustness_cases(
+    *,
+    tamper: tuple[str, dict[str, str], tuple[str, ...]],
+    edit_correct: str,
+    delete: tuple[str, dict[str, str], tuple[str, ...]],
+    raises: tuple[str, str, tuple[str, ...]],
+    never_returns: tuple[str, str, tuple[str, ...]] | None = None,
+    tamper_with: str = "pass",
+    edit_with: str = "print('all good')",
+    raises_name: str = "raises_at_import",
+    descriptions: dict[str, str] | None = None,
+) -> list[Case]:
+    """The cases every assignment's contract has: the solution, the blank release, tampered and deleted
+    test cells, a solution cell that raises and (optionally) one that never returns.
+
+    Parameters
+    ----------
+    tamper : (test_cell, replace, must_lose)
+        A wrong answer (``replace``: ``grade_id -> source``) whose test cell ``test_cell``
+        is replaced by ``tamper_with``: the test comes back from the gradebook and fails.
+    edit_correct : str
+        A test cell a correct student replaced by ``edit_with``: restored, full marks.
+    delete : (test_cell, replace, must_lose)
+        A wrong answer whose test cell was deleted: restored, still fails.
+    raises : (cell, code, must_lose)
+        Solution cell ``cell`` starts with ``raise RuntimeError`` before ``code``.
+    never_returns : (cell, code, must_lose), optional
+        Solution cell ``cell`` replaced by ``code``, which never returns: the cell times out.
+    descriptions : dict, optional
+        Case name -> description, replacing the default wording.
+
+    Returns
+    -------
+    list of Case
+        ``solution``, ``blank``, ``tampered_test_cell``, ``tampered_test_correct``,
+        ``deleted_test_cell``, ``raises_name`` and, if given, ``infinite_loop``.
+    """
+    text = {
+        "solution": "the reference solution",
+        "blank": "the release as handed out",
+        "tampered_test_cell": f"a wrong answer whose test cell was replaced by `{tamper_with}`: restored, still fails",
+        "tampered_test_correct": "a test cell edited by a correct student: restored, full marks",
+        "deleted_test_cell": "a wrong answer whose test cell was deleted: restored, still fails",
+        raises_name: "a solution cell that raises: that part scores 0, the rest is graded",
+        "infinite_loop": "a function that never returns: the cell times out, the rest is graded",
+        **(descriptions or {}),
+    }
+    test_cell, replace, lose = tamper
+    deleted, replace_deleted, lose_deleted = delete
+    cell, code, lose_raises = raises
+    cases = [
+        Case("solution", "full", description=text["solution"]),
+        Case("blank", "zero", blank=True, description=text["blank"]),
+        Case("tampered_test_cell", "partial", must_lose=tuple(lose), replace={test_cell: tamper_with, **replace},
+             description=text["tampered_test_cell"]),
+        Case("tampered_test_correct", "full", replace={edit_correct: edit_with},
+             description=text["tampered_test_correct"]),
+        Case("deleted_test_cell", "partial", must_lose=tuple(lose_deleted), delete=(deleted,),
+             replace=dict(replace_deleted), description=text["deleted_test_cell"]),
+        Case(raises_name, "partial", must_lose=tuple(lose_raises),
+             replace={cell: "raise RuntimeError('student bug')\n" + code}, description=text[raises_name]),
+    ]
+    if never_returns is not None:
+        loop_cell, loop_code, lose_loop = never_returns
+        cases.append(Case("infinite_loop", "partial", must_lose=tuple(lose_loop), replace={loop_cell: loop_code},
+                          description=text["infinite_loop"]))
+    return cases
 
 
 @dataclass(frozen=True)
