@@ -188,3 +188,23 @@ def test_one_zygote_per_process(env, tmp_path):
         assert len(warm._ZYGOTES) == 1
     finally:
         other.close()
+
+
+def test_emptying_leaves_mount_points(tmp_path):
+    """The zygote empties /tmp around mount points: the read-only Python installation (a course cloned
+    under /tmp) stays untouched, a writable scratch tmpfs is emptied, everything else goes."""
+    from deepprob.grading import zygote
+
+    (tmp_path / "ci" / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / "ci" / ".venv" / "lib" / "site.py").write_text("x")
+    (tmp_path / "ci" / "stray.txt").write_text("x")
+    (tmp_path / "scratch" / "sub").mkdir(parents=True)
+    (tmp_path / "scratch" / "sub" / "f").write_text("x")
+    (tmp_path / "left" / "deep").mkdir(parents=True)
+    (tmp_path / "top.txt").write_text("x")
+    mounts = {str(tmp_path / "ci" / ".venv"): False, str(tmp_path / "scratch"): True}
+    zygote._empty(str(tmp_path), mounts)
+    assert (tmp_path / "ci" / ".venv" / "lib" / "site.py").exists()
+    assert not (tmp_path / "ci" / "stray.txt").exists()
+    assert (tmp_path / "scratch").is_dir() and list((tmp_path / "scratch").iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ci", "scratch"]

@@ -287,30 +287,33 @@ class WarmProvisioner(LocalProvisioner):
         if info.get("transport") != "ipc" or not info.get("ip"):
             return await super().launch_kernel(cmd, **kwargs)
         for attempt in range(2):
-            zygote = _zygote(env)
-            ip = Path(info["ip"])
-            if not ip.is_absolute():  # jupyter_client's relative ipc sockets are in the client's folder
-                ip = Path.cwd() / ip
-            links = []
-            for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
-                if key in info:
-                    link = Path(f"{ip}-{info[key]}")
-                    if link.is_symlink() or link.exists():
-                        link.unlink()
-                    link.symlink_to(zygote.private / link.name)
-                    links.append(link)
-            inside = dict(info, ip=f"{sandbox.SOCKETS}/{ip.name}")
+            links: list[Path] = []
+            zygote = None
             try:
+                zygote = _zygote(env)
+                ip = Path(info["ip"])
+                if not ip.is_absolute():  # jupyter_client's relative ipc sockets are in the client's folder
+                    ip = Path.cwd() / ip
+                for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
+                    if key in info:
+                        link = Path(f"{ip}-{info[key]}")
+                        if link.is_symlink() or link.exists():
+                            link.unlink()
+                        link.symlink_to(zygote.private / link.name)
+                        links.append(link)
+                inside = dict(info, ip=f"{sandbox.SOCKETS}/{ip.name}")
                 inner = zygote.start(inside, argv, env)
                 self.process = _WarmKernel(zygote, inner, links)
                 break
-            except RuntimeError as err:
+            except (RuntimeError, OSError) as err:
                 for link in links:
                     link.unlink(missing_ok=True)
-                self.log.warning("warm kernel failed (%s); starting a new grading zygote", err)
-                zygote.close()
+                if zygote is not None:
+                    zygote.close()
                 if attempt:
-                    raise
+                    self.log.warning("warm kernels failed twice (%s): this kernel starts in a sandbox of its own", err)
+                    return await super().launch_kernel(cmd, **kwargs)
+                self.log.warning("warm kernel failed (%s); starting a new grading zygote", err)
         self.pid = self.pgid = self.process.pid  # the kernel leads its own process group
         self.cwd = kwargs.get("cwd", Path.cwd())
         return self.connection_info

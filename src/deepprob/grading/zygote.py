@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import sys
@@ -114,7 +115,27 @@ def _kill_others() -> list[tuple[int, int]]:
     raise RuntimeError("processes survived kill(-1, SIGKILL)")
 
 
-def _empty(folder: str) -> None:
+def _mounts() -> dict[str, bool]:
+    """Mount points of this sandbox: ``path -> writable`` (from ``/proc/self/mountinfo``)."""
+    out: dict[str, bool] = {}
+    try:
+        lines = open("/proc/self/mountinfo").read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 5:
+            path = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            out[path] = "rw" in fields[5].split(",")
+    return out
+
+
+def _empty(folder: str, mounts: dict[str, bool]) -> None:
+    """Remove what ``folder`` holds, leaving mount points (a read-only one untouched, a writable one emptied).
+
+    The sandbox mounts the Python installation read-only wherever it lives, possibly under ``/tmp``
+    (a course cloned into ``/tmp``); the scratch folder is a tmpfs of its own, possibly under ``/tmp`` too.
+    """
     import shutil
 
     try:
@@ -122,15 +143,20 @@ def _empty(folder: str) -> None:
     except OSError:
         return
     for entry in entries:
-        try:
-            if entry.is_dir(follow_symlinks=False) and os.path.ismount(entry.path):
-                _empty(entry.path)  # a folder mounted inside (the scratch folder under /tmp) stays, empty
-            elif entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
+        path = entry.path
+        if entry.is_dir(follow_symlinks=False):
+            if path in mounts:
+                if mounts[path]:
+                    _empty(path, mounts)
+            elif any(m.startswith(path + "/") for m in mounts):
+                _empty(path, mounts)  # holds a mount point: empty around it
             else:
-                os.unlink(entry.path)
-        except FileNotFoundError:
-            pass
+                shutil.rmtree(path)
+        else:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
 
 def _remove_sysv_ipc() -> None:
@@ -157,8 +183,9 @@ def _remove_sysv_ipc() -> None:
 def clean(workdir: str) -> list[tuple[int, int]]:
     """Leave the sandbox as the zygote found it: no other process, empty writable folders, no System V IPC."""
     reaped = _kill_others()
+    mounts = _mounts()
     for folder in (*_WRITABLE, workdir):
-        _empty(folder)
+        _empty(folder, mounts)
     _remove_sysv_ipc()
     return reaped
 
