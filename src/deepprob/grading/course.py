@@ -333,8 +333,6 @@ def _autograde_parallel(
     root: Path, assignment: str, students: list[str], jobs: int, url: str, timeout: int | None, quiet: bool
 ) -> list[str]:
     """Grade ``students`` with ``jobs`` worker processes; return those that failed."""
-    import json
-
     if not students:
         return []
     # create the students first, one writer: workers then only add submissions
