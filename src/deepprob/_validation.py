@@ -5,11 +5,19 @@ public functions promise.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-__all__ = ["as_float_array", "broadcast", "positive_int", "scalar_or_array"]
+__all__ = [
+    "as_float_array",
+    "broadcast",
+    "positive_int",
+    "positive_float",
+    "probability",
+    "scalar_or_array",
+]
 
 
 def as_float_array(value, name):
@@ -44,8 +52,42 @@ def scalar_or_array(arr):
     return float(arr) if arr.ndim == 0 else arr
 
 
-def positive_int(value, name):
-    """``value`` as an ``int`` >= 1; bools, floats and smaller values are refused."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer (>= 1); got {value!r}.")
+def positive_int(value, name, *, minimum=1):
+    """``value`` as an ``int`` >= ``minimum``; bools, floats and smaller values are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        what = "a positive integer (>= 1)" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {what}; got {value!r} ({type(value).__name__}).")
     return int(value)
+
+
+def positive_float(value, name, *, allow_zero=False):
+    """``value`` as a finite ``float`` > 0 (>= 0 with ``allow_zero``).
+
+    Anything ``float()`` accepts (Python and NumPy numbers, 0-d arrays and
+    tensors) is taken; bools, NaN and infinities are refused.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number, not a bool; got {value!r}.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r} ({type(value).__name__}).") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}.")
+    return number
+
+
+def probability(value, name, *, allow_zero=False):
+    """``value`` as a ``float`` strictly between 0 and 1 (in ``[0, 1)`` with ``allow_zero``).
+
+    Used for interval levels (``level=0.9``) and dropout probabilities (``p``).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number between 0 and 1 (e.g. 0.9); got {value!r}.")
+    number = float(value)
+    low_ok = number >= 0 if allow_zero else number > 0
+    if not (low_ok and number < 1):
+        interval = "[0, 1)" if allow_zero else "(0, 1), strictly"
+        raise ValueError(f"{name} must lie in {interval}; got {value!r}.")
+    return number
