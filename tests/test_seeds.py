@@ -58,3 +58,54 @@ def test_derive_leaves_global_generators_alone():
     before = np.random.get_state()[1].copy()
     seeds.derive("a", "b")
     assert (np.random.get_state()[1] == before).all()
+
+
+# ------------------------------------------------------------------ global state
+GLOBAL_RESEEDS = ("torch.manual_seed", "torch.seed", "np.random.seed", "numpy.random.seed", "random.seed",
+                  "tf.random.set_seed", "tensorflow.random.set_seed")
+
+
+def _reseeding_calls(path):
+    """Calls in a source file that reseed a global generator (``torch.Generator().manual_seed`` is local)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in GLOBAL_RESEEDS or name.endswith("].random.seed") or name.endswith("().manual_seed") and "Generator" not in name:
+                found.append(f"{path.name}:{node.lineno} {name}")
+    return found
+
+
+def test_only_the_seeds_module_reseeds_global_generators():
+    from pathlib import Path
+
+    package = Path(seeds.__file__).parent
+    offenders = [call for path in sorted(package.rglob("*.py")) if path.name != "seeds.py"
+                 for call in _reseeding_calls(path)]
+    assert offenders == [], (
+        "global random generators are seeded only in deepprob/seeds.py (seed_torch, torch_seeded, "
+        f"seed_tensorflow, seed_globals); found {offenders}")
+    assert _reseeding_calls(package / "seeds.py"), "the scan must see the calls in seeds.py itself"
+
+
+def test_seed_helpers_validate_and_restore():
+    import torch
+
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    with seeds.torch_seeded(3) as generator:
+        inside = torch.rand(2)
+        assert isinstance(generator, torch.Generator)
+    assert torch.equal(torch.rand(2), expected), "torch_seeded must restore the caller's state"
+    with seeds.torch_seeded(3):
+        assert torch.equal(torch.rand(2), inside)
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="seed"):
+            seeds.seed_torch(bad)
+    seeds.seed_globals(7)
+    a = (np.random.rand(), torch.rand(1).item())
+    seeds.seed_globals(7)
+    assert (np.random.rand(), torch.rand(1).item()) == a

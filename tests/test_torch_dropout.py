@@ -28,10 +28,10 @@ def _flags(model):
 # ---------------------------------------------------------------- MCDropoutMLP
 def test_mlp_shapes_and_layers():
     model = dpd.MCDropoutMLP(3, 8, p=0.2, n_hidden=3)
-    assert model(torch.zeros(5, 3)).shape == (5, 1)
+    assert model(torch.zeros(5, 3)).batch_shape == (5, 1)
     drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]
     assert len(drops) == 3 and all(m.p == 0.2 for m in drops)
-    assert dpd.MCDropoutMLP(2, 4, 0.1, out_features=3)(torch.zeros(7, 2)).shape == (7, 3)
+    assert dpd.MCDropoutMLP(2, 4, 0.1, out_features=3)(torch.zeros(7, 2)).batch_shape == (7, 3)
     tanh_net = dpd.MCDropoutMLP(2, 4, 0.1, activation=nn.Tanh)
     assert sum(isinstance(m, nn.Tanh) for m in tanh_net.modules()) == 2
 
@@ -106,9 +106,11 @@ def test_moments_match_the_samples_and_converge():
     x = torch.randn(6, 2)
     torch.manual_seed(3)
     samples = dpd.mc_dropout_samples(model, x, 4000)
+    assert isinstance(samples, torch.distributions.Normal) and samples.batch_shape == (4000, 6, 1)
     torch.manual_seed(3)
     mean, std = dpd.mc_dropout_predict(model, x, 4000)
-    s = samples.double().numpy()
+    s = samples.loc.double().numpy()
+    std = (std**2 - 1.0).sqrt()  # the model's fixed noise_sigma = 1 is part of the predictive std
     np.testing.assert_allclose(mean.numpy(), s.mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(std.numpy(), s.std(0, ddof=0), rtol=1e-4, atol=1e-6)
     # A second, independent estimate of the mean agrees within 5 standard errors.
@@ -119,7 +121,7 @@ def test_moments_match_the_samples_and_converge():
 
 
 def test_tau_adds_noise_variance():
-    model = dpd.MCDropoutMLP(1, 8, p=0.2)
+    model = nn.Sequential(nn.Linear(1, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1))  # returns tensors
     x = torch.linspace(-1, 1, 5).reshape(-1, 1)
     torch.manual_seed(0)
     _, std = dpd.mc_dropout_predict(model, x, 50)
@@ -128,6 +130,38 @@ def test_tau_adds_noise_variance():
     torch.testing.assert_close(std_tau**2, std**2 + 0.25)
     with pytest.raises(ValueError, match="precision"):
         dpd.mc_dropout_predict(model, x, 5, tau=0.0)
+    with pytest.raises(ValueError, match="tau=None"):  # a Normal carries its own noise
+        dpd.mc_dropout_predict(dpd.MCDropoutMLP(1, 8, p=0.2), x, 5, tau=4.0)
+
+
+def test_mlp_returns_a_normal_with_its_noise_model():
+    x = torch.randn(7, 2)
+    fixed = dpd.MCDropoutMLP(2, 8, p=0.1, noise_sigma=0.5)
+    dist = fixed(x)
+    assert isinstance(dist, torch.distributions.Normal) and dist.batch_shape == (7, 1)
+    assert torch.all(dist.scale == 0.5)
+    het = dpd.MCDropoutMLP(2, 8, p=0.1, out_features=2, noise="heteroscedastic")
+    het.eval()
+    dist = het(x)
+    raw = het.net(x)
+    assert dist.batch_shape == (7, 2)
+    torch.testing.assert_close(dist.loc, raw[:, :2])
+    torch.testing.assert_close(dist.scale, torch.exp(0.5 * raw[:, 2:]))  # log-variance outputs
+    with pytest.raises(ValueError, match="noise"):
+        dpd.MCDropoutMLP(2, 8, p=0.1, noise="learned")
+    with pytest.raises(ValueError, match="noise_sigma"):
+        dpd.MCDropoutMLP(2, 8, p=0.1, noise_sigma=0.0)
+
+
+def test_predict_of_a_normal_model_is_the_law_of_total_variance():
+    model = dpd.MCDropoutMLP(1, 16, p=0.3, noise="heteroscedastic")
+    x = torch.randn(9, 1)
+    torch.manual_seed(2)
+    draws = dpd.mc_dropout_samples(model, x, 300)
+    torch.manual_seed(2)
+    mean, std = dpd.mc_dropout_predict(model, x, 300)
+    torch.testing.assert_close(mean, draws.loc.mean(0))
+    torch.testing.assert_close(std**2, draws.loc.var(0, unbiased=False) + (draws.scale**2).mean(0))
 
 
 @pytest.mark.parametrize("n", [0, 2.5, True])
@@ -240,13 +274,16 @@ def test_fit_mc_dropout_learns_a_line_and_a_noise_level():
     torch.manual_seed(0)
     mean, _ = dpd.mc_dropout_predict(model, x, 50)
     assert ((mean - 2.0 * x) ** 2).mean().sqrt() < 0.15
-    het = dpd.MCDropoutMLP(1, 32, p=0.05, n_hidden=1, out_features=2)
-    dpd.fit_mc_dropout(het, x, y, heteroscedastic=True, epochs=300, lr=1e-2)
+    het = dpd.MCDropoutMLP(1, 32, p=0.05, n_hidden=1, noise="heteroscedastic")
+    dpd.fit_mc_dropout(het, x, y, epochs=300, lr=1e-2)  # heteroscedastic: read from het.noise
     torch.manual_seed(0)
-    out, _ = dpd.mc_dropout_predict(het, x, 50)
-    noise_sd = out[:, 1].exp().mean().sqrt().item()
+    draws = dpd.mc_dropout_samples(het, x, 50)
+    noise_sd = (draws.scale**2).mean().sqrt().item()
     assert 0.2 < noise_sd < 0.4  # true 0.3
     with pytest.raises(ValueError, match="no dropout"):
         dpd.fit_mc_dropout(nn.Linear(1, 1), x, y)
     with pytest.raises(ValueError, match="N, 1"):
         dpd.fit_mc_dropout(model, x, y[:, 0])
+    with pytest.raises(ValueError, match="distribution"):
+        dpd.fit_mc_dropout(nn.Sequential(nn.Linear(1, 4), nn.Dropout(0.1), nn.Linear(4, 1)), x, y,
+                           heteroscedastic=True)

@@ -30,7 +30,7 @@ def _train(x, y, seed, *, budget, steps=STEPS, val_frac=0.0, patience=30, **kwar
         k = int(round(len(x) * (1 - val_frac)))
         val = {"x_val": x_t[perm[k:]], "y_val": y_t[perm[k:]], "check_every": 10, "patience": patience}
         x_t, y_t = x_t[perm[:k]], y_t[perm[:k]]
-    dpt.seed_everything(seed)
+    seeds.seed_torch(seed)
     model = models.HeteroscedasticMLP(x.shape[1], HIDDEN)
     models.train_heteroscedastic(model, x_t, y_t, steps=max(1, int(steps * budget)), seed=seed,
                                  progress=False, **val, **kwargs)

@@ -40,26 +40,24 @@ def _torch():
     return torch
 
 
-def _net(p, out_features, seed):
+def _net(p, noise, seed):
     torch = _torch()
+    from deepprob import seeds
     from deepprob.torch import dropout as dpd
 
-    torch.manual_seed(seed)
-    return dpd.MCDropoutMLP(1, HIDDEN, p, n_hidden=N_HIDDEN, out_features=out_features, activation=torch.nn.Tanh)
+    seeds.seed_torch(seed)
+    return dpd.MCDropoutMLP(1, HIDDEN, p, n_hidden=N_HIDDEN, activation=torch.nn.Tanh, noise=noise)
 
 
 def _samples(model, x, seed):
-    """Outputs of N_MASKS dropout masks, float64 numpy ``(T, N, out)``, from a fixed seed."""
+    """Means and scales under N_MASKS dropout masks, float64 numpy ``(T, N, 1)`` each, from a fixed seed."""
     torch = _torch()
+    from deepprob import seeds
     from deepprob.torch import dropout as dpd
 
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        out = dpd.mc_dropout_samples(model, torch.as_tensor(x, dtype=torch.float32), N_MASKS)
-    finally:
-        torch.random.set_rng_state(state)
-    return out.double().numpy()
+    with seeds.torch_seeded(seed):
+        draws = dpd.mc_dropout_samples(model, torch.as_tensor(x, dtype=torch.float32), N_MASKS)
+    return draws.loc.double().numpy(), draws.scale.double().numpy()
 
 
 def _mixture(components):
@@ -73,16 +71,16 @@ def _homoscedastic(x, y, *, p, seed, budget):
     perm = np.random.default_rng(seed).permutation(len(x))
     k = int(round(0.8 * len(x)))
     fit_i, val_i = perm[:k], perm[k:]
-    model = _net(p, 1, seed)
+    model = _net(p, "fixed", seed)
     x_t, y_t = torch.as_tensor(x[fit_i], dtype=torch.float32), torch.as_tensor(y[fit_i], dtype=torch.float32)
     dpd.fit_mc_dropout(model, x_t, y_t, tau=10.0, epochs=max(1, int(STEPS * budget)), lr=LR, seed=seed)
-    mu_val = torch.from_numpy(_samples(model, x[val_i], seed + 1)[..., 0])
+    mu_val = torch.from_numpy(_samples(model, x[val_i], seed + 1)[0][..., 0])
     y_val = torch.from_numpy(y[val_i, 0])
     lls = [dpd.mc_log_likelihood(mu_val, y_val, t).item() for t in TAUS]
     sd = float(TAUS[int(np.argmax(lls))]) ** -0.5
 
     def components(xx):
-        mu = np.moveaxis(_samples(model, xx, seed + 2), 0, -1)   # (N, 1, T)
+        mu = np.moveaxis(_samples(model, xx, seed + 2)[0], 0, -1)   # (N, 1, T)
         return mu, np.full_like(mu, sd)
 
     return _mixture(components)
@@ -92,15 +90,13 @@ def _heteroscedastic(x, y, *, p, seed, budget):
     torch = _torch()
     from deepprob.torch import dropout as dpd
 
-    model = _net(p, 2, seed)
+    model = _net(p, "heteroscedastic", seed)
     x_t, y_t = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
-    dpd.fit_mc_dropout(model, x_t, y_t, heteroscedastic=True, epochs=max(1, int(STEPS * budget)), lr=LR, seed=seed)
+    dpd.fit_mc_dropout(model, x_t, y_t, epochs=max(1, int(STEPS * budget)), lr=LR, seed=seed)
 
     def components(xx):
-        out = _samples(model, xx, seed + 2)                       # (T, N, 2)
-        mu = np.moveaxis(out[..., :1], 0, -1)                      # (N, 1, T)
-        sd = np.moveaxis(np.exp(0.5 * out[..., 1:]), 0, -1)
-        return mu, sd
+        loc, scale = _samples(model, xx, seed + 2)                 # (T, N, 1) each
+        return np.moveaxis(loc, 0, -1), np.moveaxis(scale, 0, -1)  # (N, 1, T)
 
     return _mixture(components)
 

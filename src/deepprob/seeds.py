@@ -8,17 +8,41 @@ shows whether a claim holds for the method or only for one run::
     seed = seeds.derive("ch08", "least squares")      # an int, stable for a given base seed
     rng = np.random.default_rng(seeds.derive("ch01", "data"))
 
-Nothing here touches a global random generator; a chapter that wants
-``torch.manual_seed`` calls it itself with a derived seed.
+This module is also the only place in ``deepprob`` that seeds a *global*
+random generator, each in one function per framework, so that no other
+function changes its caller's random state as a side effect:
+
+* :func:`seed_torch` seeds torch's global generator (what ``nn.Linear``'s
+  initialisation and ``nn.Dropout`` draw from) -- call it before building a model;
+* :func:`torch_seeded` seeds it for the duration of a ``with`` block and then
+  restores the caller's state (the training loop uses it for the weight noise
+  and dropout masks of the layers that sample);
+* :func:`seed_tensorflow` seeds TensorFlow's global seed (Keras shuffling);
+* :func:`seed_globals` seeds Python's ``random``, NumPy's legacy global
+  generator and torch's at once (a grading kernel, before each graded call).
+
+JAX has no global state: pass a ``jax.random.PRNGKey(derive(...))``.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import sys
 import zlib
 
 import numpy as np
 
-__all__ = ["ENV_VAR", "base", "derive", "derive_many"]
+__all__ = [
+    "ENV_VAR",
+    "base",
+    "derive",
+    "derive_many",
+    "seed_torch",
+    "torch_seeded",
+    "seed_tensorflow",
+    "seed_globals",
+]
 
 ENV_VAR = "DEEPPROB_SEED"
 
@@ -100,3 +124,106 @@ def derive_many(n: int, *keys: str | int, base_seed: int | None = None) -> list[
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative integer; got {n!r}.")
     return [derive(*keys, i, base_seed=base_seed) for i in range(n)]
+
+
+def _seed_value(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, e.g. seeds.derive('ch05', 'init'); got {seed!r}.")
+    return int(seed)
+
+
+def seed_torch(seed: int):
+    """Seed torch's global generator; return a new ``torch.Generator`` seeded alike.
+
+    The global generator is what layers draw from when they cannot take a
+    generator (``nn.Linear``'s initialisation, ``nn.Dropout``'s masks); the
+    returned generator is for what can (``torch.randperm``, ``sample``).
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative integer, e.g. ``derive("ch05", "init")``.
+
+    Returns
+    -------
+    torch.Generator
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not a non-negative integer.
+    """
+    import torch
+
+    seed = _seed_value(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@contextlib.contextmanager
+def torch_seeded(seed: int):
+    """Run a block with torch's global generator seeded, then restore the caller's state.
+
+    ``with seeds.torch_seeded(3): ...`` draws the same weight noise and
+    dropout masks every time, and the code after the block sees torch's
+    generator exactly as it was before it (``torch.random.fork_rng`` on the
+    CPU).
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative integer.
+
+    Yields
+    ------
+    torch.Generator
+        A generator seeded with ``seed`` too, for shuffling.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not a non-negative integer.
+    """
+    import torch
+
+    seed = _seed_value(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield torch.Generator().manual_seed(seed)
+
+
+def seed_tensorflow(seed: int) -> None:
+    """Set TensorFlow's global seed (``tf.random.set_seed``), e.g. before ``keras.Model.fit``.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not a non-negative integer.
+    """
+    import tensorflow as tf
+
+    tf.random.set_seed(_seed_value(seed))
+
+
+def seed_globals(seed: int | None = None) -> None:
+    """Seed Python's ``random``, NumPy's legacy global generator and torch's (if imported).
+
+    ``seed=None`` draws fresh entropy from the operating system (a process
+    forked from another must not share its parent's random state).
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is given and is not a non-negative integer.
+    """
+    if seed is None:
+        random.seed()
+        np.random.seed()
+        if "torch" in sys.modules:
+            sys.modules["torch"].seed()
+        return
+    seed = _seed_value(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)

@@ -19,6 +19,7 @@ import sys
 
 import numpy as np
 
+from .. import seeds
 from .protocol import DTYPES, encode_array
 
 __all__ = ["Agent", "serve", "LIBRARY", "MODELS"]
@@ -309,9 +310,7 @@ class Agent:
             kwargs = self.build(request.get("kwargs", {}))
             seed = request.get("seed")
             if seed is not None:
-                np.random.seed(int(seed))
-                if _torch() is not None:
-                    _torch().manual_seed(int(seed))
+                seeds.seed_globals(int(seed))
             torch = _torch()
             repeat = request.get("repeat")
 
@@ -402,7 +401,7 @@ class Agent:
 
             x_val, y_val = self.build(request.get("x_val")), self.build(request.get("y_val"))
             steps, every = int(request.get("steps", 500)), int(request.get("eval_every", 20))
-            torch.manual_seed(int(request.get("seed", 0)))
+            seeds.seed_torch(int(request.get("seed", 0)))
             optimizer = torch.optim.Adam(model.parameters(), lr=float(request.get("lr", 1e-2)))
             best, best_step, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
             for step in range(steps + 1):

@@ -211,11 +211,9 @@ def _child(request: dict, workdir: str) -> None:
         with os.fdopen(fd, "w") as f:
             json.dump(request["connection"], f)
         # a fresh interpreter's random state, not a copy of the zygote's
-        import random
+        from deepprob import seeds
 
-        random.seed()
-        if "numpy" in sys.modules:
-            sys.modules["numpy"].random.seed()
+        seeds.seed_globals(None)
         sys.argv = ["ipykernel_launcher", "-f", path, *[str(a) for a in request.get("argv") or []]]
         from ipykernel import kernelapp
 

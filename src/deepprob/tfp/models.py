@@ -1,7 +1,6 @@
 """Keras 2 (``tf_keras``) models whose output is a ``tfp`` distribution."""
 from __future__ import annotations
 
-import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras as tfk
 
@@ -47,7 +46,6 @@ def independent_normal_regressor(in_features: int = 1, hidden_units: int | None 
     """
     if in_features <= 0 or (hidden_units is not None and hidden_units <= 0):
         raise ValueError("in_features and hidden_units must be positive integers")
-    tf.random.set_seed(seed)
     init = tfk.initializers.GlorotUniform(seed=seed)
     layers = [tfk.Input(shape=(in_features,))]
     if hidden_units is not None:

@@ -4,7 +4,8 @@ Imports PyTorch (and only PyTorch). One module per idea:
 
 =============  ==========================================================
 ``losses``     Gaussian and Bernoulli NLL, prior reweighting (chapter 1)
-``training``   a seeded training loop with a progress bar
+``training``   the one training loop (``fit``), its callbacks and early stopping
+``heads``      ``NormalHead``: raw network outputs to a ``Normal`` (TFP's ``params_size``/``new``)
 ``kl``         analytic and Monte Carlo KL divergences (chapter 3)
 ``gradients``  reparameterization, pathwise and score-function gradients (chapter 4)
 ``models``     heteroscedastic networks, beta-NLL, ensembles (chapter 5)
@@ -13,12 +14,13 @@ Imports PyTorch (and only PyTorch). One module per idea:
 ``mdn``        mixture density networks (chapter 8)
 =============  ==========================================================
 """
-from . import dropout, gradients, kl, layers, losses, mdn, models, training
+from . import dropout, gradients, heads, kl, layers, losses, mdn, models, training
 from .losses import bernoulli_nll, gaussian_nll, reweight_probabilities
-from .training import fit, seed_everything
+from .training import Callback, EarlyStopping, fit
 
 __all__ = [
     "dropout",
+    "heads",
     "gradients",
     "kl",
     "layers",
@@ -30,5 +32,6 @@ __all__ = [
     "bernoulli_nll",
     "reweight_probabilities",
     "fit",
-    "seed_everything",
+    "Callback",
+    "EarlyStopping",
 ]

@@ -4,11 +4,11 @@ The reference versions of what students write in ``ex07_mc_dropout``, used by
 chapter 7 and by ``benchmarks/methods/mc_dropout.py``::
 
     from deepprob.torch import dropout as dpd
-    model = dpd.MCDropoutMLP(1, 64, p=0.1)
-    ...                                             # train with dropout on
+    model = dpd.MCDropoutMLP(1, 64, p=0.1)          # model(x) is a Normal
+    dpd.fit_mc_dropout(model, x, y, tau=10.0)       # Gal's objective, dropout on
     mean, std = dpd.mc_dropout_predict(model, x, n_samples=100)
-    mu = dpd.mc_dropout_samples(model, x_test, 100)  # (T, N, 1)
-    ll = dpd.mc_log_likelihood(mu, y_test, tau)      # held-out log-likelihood
+    mu = dpd.mc_dropout_samples(model, x_test, 100).loc  # (T, N, 1)
+    ll = dpd.mc_log_likelihood(mu, y_test, tau)          # held-out log-likelihood
 
 Conventions
 -----------
@@ -32,15 +32,16 @@ References
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
+from torch.distributions import Distribution, Normal
 
-from .losses import gaussian_nll
-from .training import fit
-
+from .._validation import positive_float as _positive_float
 from .._validation import positive_int as _positive_int
+from .._validation import probability
+from .heads import NormalHead
+from .training import fit
 
 __all__ = [
     "MCDropoutMLP",
@@ -58,20 +59,22 @@ _DROPOUT_TYPES = (nn.modules.dropout._DropoutNd,)
 
 
 def _probability(p):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= float(p) < 1.0:
-        raise ValueError(
-            f"p is the probability of dropping a unit and must lie in [0, 1), got {p!r}"
-        )
-    return float(p)
+    return probability(p, "p (the probability of dropping a unit)", allow_zero=True)
 
 
 class MCDropoutMLP(nn.Module):
     r"""Fully connected ReLU network with an ``nn.Dropout`` after every hidden layer.
 
-    ``in_features -> [Linear -> activation -> Dropout(p)] * n_hidden -> Linear -> out_features``.
-    Trained like any network (dropout on in ``model.train()``); for MC dropout
-    predictions use :func:`mc_dropout_predict`, which keeps only the dropout
-    layers stochastic.
+    ``in_features -> [Linear -> activation -> Dropout(p)] * n_hidden -> Linear``, whose
+    output becomes a predictive ``Normal``: with ``noise="fixed"`` the mean is the
+    network's output and the scale the fixed ``noise_sigma`` (:math:`\tau^{-1/2}`,
+    Gal & Ghahramani's model precision); with ``noise="heteroscedastic"`` the
+    network has ``2 * out_features`` outputs, a mean and a log-variance
+    (Kendall & Gal 2017), turned into a ``Normal`` by
+    :class:`~deepprob.torch.heads.NormalHead`. Trained like any network
+    (dropout on in ``model.train()``, see :func:`fit_mc_dropout`); for MC
+    dropout predictions use :func:`mc_dropout_samples` / :func:`mc_dropout_predict`,
+    which keep only the dropout layers stochastic.
 
     Parameters
     ----------
@@ -85,49 +88,71 @@ class MCDropoutMLP(nn.Module):
     n_hidden : int, default 2
         Number of hidden layers (``>= 1``).
     out_features : int, default 1
-        Output dimension (2 for a mean and a log-variance, see :func:`fit_mc_dropout`).
+        Dimension ``K`` of ``y``.
     activation : type, default torch.nn.ReLU
         Class of the non-linearity, instantiated once per hidden layer (e.g. ``nn.Tanh``).
+    noise : {"fixed", "heteroscedastic"}, default "fixed"
+        The observation-noise model.
+    noise_sigma : float, default 1.0
+        Standard deviation of the fixed noise, in the units of ``y``
+        (``tau ** -0.5``); a buffer, so it can be set after training once
+        :math:`\tau` is chosen on validation data. Unused when heteroscedastic.
 
     Attributes
     ----------
     p : float
         The dropout probability.
     net : torch.nn.Sequential
-        The layers.
+        The layers (raw outputs).
 
     Raises
     ------
     ValueError
-        If a size is not a positive integer or ``p`` is outside ``[0, 1)``.
-
-    Notes
-    -----
-    The forward pass returns the regression mean, a tensor ``(N, out_features)``
-    (not a distribution): the observation noise is the separate precision
-    :math:`\tau` of Gal & Ghahramani (2016), Sect. 4.
+        If a size is not a positive integer, ``p`` is outside ``[0, 1)``,
+        ``noise`` is unknown or ``noise_sigma`` is not positive.
     """
 
-    def __init__(self, in_features, hidden_features, p, n_hidden=2, out_features=1, activation=nn.ReLU):
+    def __init__(self, in_features, hidden_features, p, n_hidden=2, out_features=1, activation=nn.ReLU, *,
+                 noise="fixed", noise_sigma=1.0):
         super().__init__()
         in_features = _positive_int(in_features, "in_features")
         hidden_features = _positive_int(hidden_features, "hidden_features")
         n_hidden = _positive_int(n_hidden, "n_hidden")
-        out_features = _positive_int(out_features, "out_features")
+        self.out_features = _positive_int(out_features, "out_features")
         self.p = _probability(p)
+        if noise not in ("fixed", "heteroscedastic"):
+            raise ValueError(f"noise must be 'fixed' or 'heteroscedastic'; got {noise!r}.")
+        self.noise = noise
+        self.register_buffer("noise_sigma", torch.tensor(_positive_float(noise_sigma, "noise_sigma")))
+        self.normal = NormalHead(self.out_features, scale="log_var")
         layers: list[nn.Module] = []
         width = in_features
         for _ in range(n_hidden):
             layers += [nn.Linear(width, hidden_features), activation(), nn.Dropout(self.p)]
             width = hidden_features
-        layers.append(nn.Linear(width, out_features))
+        n_raw = self.normal.params_size(self.out_features) if noise == "heteroscedastic" else self.out_features
+        layers.append(nn.Linear(width, n_raw))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map inputs ``(N, in_features)`` to means ``(N, out_features)``."""
+    def forward(self, x: torch.Tensor) -> Normal:
+        """Predictive ``Normal`` of ``y`` at ``x`` (N, in_features) under the current dropout mask.
+
+        Returns
+        -------
+        torch.distributions.Normal
+            Batch shape ``(N, out_features)``.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` is not two-dimensional.
+        """
         if x.ndim != 2:
             raise ValueError(f"x must have shape (N, in_features), got {tuple(x.shape)}; use x.reshape(-1, 1) for 1-D inputs")
-        return self.net(x)
+        out = self.net(x)
+        if self.noise == "heteroscedastic":
+            return self.normal(out)
+        return Normal(out, self.noise_sigma.to(out.dtype).expand_as(out))
 
 
 def mc_dropout_samples(model: nn.Module, x: torch.Tensor, n_samples: int) -> torch.Tensor:
@@ -150,14 +175,19 @@ def mc_dropout_samples(model: nn.Module, x: torch.Tensor, n_samples: int) -> tor
 
     Returns
     -------
-    torch.Tensor
-        Stacked outputs ``(T, *model(x).shape)``, e.g. ``(T, N, 1)``; computed
-        under :func:`torch.no_grad`.
+    torch.Tensor or torch.distributions.Normal
+        For a model that returns tensors, the stacked outputs
+        ``(T, *model(x).shape)``, e.g. ``(T, N, 1)``; for a model that returns
+        a ``Normal`` (e.g. :class:`MCDropoutMLP`), one ``Normal`` of batch shape
+        ``(T, N, K)`` whose ``loc``/``scale`` are the stacked means and scales.
+        Computed under :func:`torch.no_grad`.
 
     Raises
     ------
     ValueError
         If ``n_samples`` is not a positive integer.
+    TypeError
+        If the model returns something other than a tensor or a ``Normal``.
 
     Notes
     -----
@@ -172,10 +202,15 @@ def mc_dropout_samples(model: nn.Module, x: torch.Tensor, n_samples: int) -> tor
             if isinstance(module, _DROPOUT_TYPES):
                 module.train()
         with torch.no_grad():
-            return torch.stack([model(x) for _ in range(n_samples)])
+            outs = [model(x) for _ in range(n_samples)]
     finally:
         for module, flag in flags.items():
             module.training = flag
+    if all(isinstance(out, Normal) for out in outs):
+        return Normal(torch.stack([out.loc for out in outs]), torch.stack([out.scale for out in outs]))
+    if all(torch.is_tensor(out) for out in outs):
+        return torch.stack(outs)
+    raise TypeError(f"the model must return a tensor or a torch.distributions.Normal; got {type(outs[0]).__name__}.")
 
 
 def mc_dropout_predict(model: nn.Module, x: torch.Tensor, n_samples: int, *, tau=None):
@@ -198,11 +233,14 @@ def mc_dropout_predict(model: nn.Module, x: torch.Tensor, n_samples: int, *, tau
     n_samples : int
         Number of forward passes ``T >= 1``.
     tau : float, optional
-        Model precision :math:`\tau > 0`. When given, :math:`\tau^{-1}` (the
-        observation-noise variance) is added to the variance and ``std`` is
-        the standard deviation of the predictive distribution of ``y``;
-        otherwise ``std`` is the spread of the network outputs only
-        (epistemic).
+        Model precision :math:`\tau > 0`, for a model that returns tensors.
+        When given, :math:`\tau^{-1}` (the observation-noise variance) is
+        added to the variance and ``std`` is the standard deviation of the
+        predictive distribution of ``y``; otherwise ``std`` is the spread of
+        the network outputs only (epistemic). A model that returns a
+        ``Normal`` carries its noise: ``std`` is then the predictive standard
+        deviation (spread of the means plus the mean noise variance) and
+        ``tau`` must be ``None``.
 
     Returns
     -------
@@ -224,6 +262,11 @@ def mc_dropout_predict(model: nn.Module, x: torch.Tensor, n_samples: int, *, tau
     if tau is not None and not float(tau) > 0.0:
         raise ValueError(f"tau is a precision (1 / noise variance) and must be > 0, got {tau!r}")
     samples = mc_dropout_samples(model, x, n_samples)
+    if isinstance(samples, Normal):
+        if tau is not None:
+            raise ValueError("the model returns a Normal, which carries its own noise: pass tau=None.")
+        # law of total variance: spread of the means (epistemic) + mean noise variance (aleatoric)
+        return samples.loc.mean(dim=0), (samples.loc.var(dim=0, unbiased=False) + samples.variance.mean(dim=0)).sqrt()
     mean = samples.mean(dim=0)
     var = samples.var(dim=0, unbiased=False)
     if tau is not None:
@@ -384,43 +427,45 @@ def fit_mc_dropout(
     tau: float = 1.0,
     length_scale: float = 1e-2,
     p: float | None = None,
-    heteroscedastic: bool = False,
+    heteroscedastic: bool | None = None,
     epochs: int = 100,
     batch_size: int | None = None,
     lr: float = 1e-2,
     seed: int = 0,
+    progress: bool = True,
 ) -> list[float]:
     r"""Train a dropout network by the objective of Gal & Ghahramani (2016), with Adam.
 
     Homoscedastic (default): minimise
     :math:`\frac{1}{2N}\sum_n (y_n-\hat y_n)^2 + \lambda\sum\lVert\theta\rVert^2` with
     :math:`\lambda` = :func:`gal_weight_decay` ``(p, length_scale, N, tau)``,
-    i.e. the per-point negative ELBO divided by :math:`\tau`, up to a constant.
-    Heteroscedastic (Kendall & Gal, 2017): the model returns ``(N, 2)``, a mean
-    and a log-variance, and the loss is the mean Gaussian NLL
-    (:func:`deepprob.torch.losses.gaussian_nll`) plus :math:`\lambda` with
+    i.e. the per-point negative ELBO divided by :math:`\tau`, up to a constant;
+    :math:`\hat y` is the model's output or the mean of the ``Normal`` it returns.
+    Heteroscedastic (Kendall & Gal, 2017): the model returns a ``Normal`` with
+    an input-dependent scale (``MCDropoutMLP(..., noise="heteroscedastic")``)
+    and the loss is its mean negative log-likelihood plus :math:`\lambda` with
     ``tau = 1`` (the noise is in the likelihood, so nothing is divided by
     :math:`\tau`). The penalty is applied through Adam's ``weight_decay`` =
-    :math:`2\lambda` (to weights and biases), dropout is on, and the model is
-    left in train mode.
+    :math:`2\lambda` (to weights and biases) by :func:`deepprob.torch.training.fit`,
+    dropout is on, and the model is left in train mode.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A network with dropout modules, e.g. :class:`MCDropoutMLP`
-        (``out_features=2`` when ``heteroscedastic``).
+        A network with dropout modules, e.g. :class:`MCDropoutMLP`.
     x, y : torch.Tensor
         Inputs ``(N, D)`` and targets ``(N, 1)``.
     tau : float, default 1.0
-        Model precision used in :math:`\lambda` (ignored when ``heteroscedastic``).
+        Model precision used in :math:`\lambda` (ignored when heteroscedastic).
     length_scale : float, default 1e-2
         Prior length-scale :math:`l` (Gal's experiments use ``1e-2``).
     p : float, optional
         Dropout probability for :math:`\lambda`; read from the model's dropout
         modules when ``None``.
-    heteroscedastic : bool, default False
-        Train a mean and log-variance network by the Gaussian NLL.
-    epochs, batch_size, lr, seed
+    heteroscedastic : bool, optional
+        Train by the Gaussian NLL of the returned ``Normal``; by default, read
+        from ``model.noise`` (``MCDropoutMLP``), else ``False``.
+    epochs, batch_size, lr, seed, progress
         Passed to :func:`deepprob.torch.training.fit` (``batch_size=None``: full batch).
 
     Returns
@@ -431,21 +476,27 @@ def fit_mc_dropout(
     Raises
     ------
     ValueError
-        If the model has no dropout module, ``y`` is not ``(N, 1)``, or an
-        argument is out of range.
+        If the model has no dropout module, ``y`` is not ``(N, 1)``, an
+        argument is out of range, or a heteroscedastic fit is asked of a model
+        that does not return a distribution.
     """
     if y.ndim != 2 or y.shape[1] != 1:
         raise ValueError(f"y must have shape (N, 1), got {tuple(y.shape)}; use y.reshape(-1, 1)")
     p = _dropout_probability(model) if p is None else _probability(p)
+    if heteroscedastic is None:
+        heteroscedastic = getattr(model, "noise", None) == "heteroscedastic"
     lam = gal_weight_decay(p, length_scale, x.shape[0], 1.0 if heteroscedastic else tau)
     if heteroscedastic:
         def loss_fn(m, xb, yb):
             out = m(xb)
-            if out.shape[-1] != 2:
-                raise ValueError("a heteroscedastic model must return (N, 2): mean and log-variance")
-            return gaussian_nll(yb, out[:, :1], out[:, 1:])
+            if not isinstance(out, Distribution):
+                raise ValueError("a heteroscedastic fit needs a model that returns a distribution, "
+                                 "e.g. MCDropoutMLP(..., noise='heteroscedastic').")
+            return -out.log_prob(yb).mean()
     else:
         def loss_fn(m, xb, yb):
-            return 0.5 * ((m(xb) - yb) ** 2).mean()
+            out = m(xb)
+            mean = out.mean if isinstance(out, Distribution) else out
+            return 0.5 * ((mean - yb) ** 2).mean()
     return fit(model, loss_fn, x, y, epochs=epochs, batch_size=batch_size, lr=lr,
-               weight_decay=2.0 * lam, seed=seed, progress=False)
+               weight_decay=2.0 * lam, seed=seed, progress=progress, description="MC dropout fit")

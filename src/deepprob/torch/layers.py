@@ -29,7 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validation import positive_float as _positive_float
 from .._validation import positive_int as _positive_int
+from .heads import NormalHead
+from .training import Callback, fit
 
 __all__ = [
     "LinearVariational",
@@ -38,17 +41,12 @@ __all__ = [
     "negative_elbo",
     "minibatch_kl_weights",
     "fit_bayes_by_backprop",
+    "MinibatchKLWeight",
     "predictive_moments",
     "predictive_log_prob",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _positive_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
-    return float(value)
 
 
 # --------------------------------------------------------------------------- the layer
@@ -287,9 +285,8 @@ class BayesianMLP(nn.Module):
             h = self.activation(layer(h))
         out = self.layers[-1](h)
         if self.noise == "heteroscedastic":
-            loc, raw = out[..., : self.out_features], out[..., self.out_features :]
-            scale = F.softplus(raw) + self.min_scale
-        elif self.noise == "learned":
+            return NormalHead.new(out, self.out_features, self.min_scale)
+        if self.noise == "learned":
             loc, scale = out, F.softplus(self.noise_rho).to(out.dtype).expand_as(out)
         else:
             loc, scale = out, self.noise_sigma.to(out.dtype).expand_as(out)
@@ -404,6 +401,31 @@ def minibatch_kl_weights(n_batches, scheme="uniform"):
 
 
 # ------------------------------------------------------------------ training and use
+class MinibatchKLWeight(Callback):
+    """Training callback: the KL weight ``pi_i`` of the current minibatch ``i``.
+
+    Reads ``state.batch`` and ``state.n_batches`` of :func:`deepprob.torch.training.fit`
+    before each step; the loss reads :attr:`value`.
+
+    Parameters
+    ----------
+    scheme : {"uniform", "blundell"}
+        See :func:`minibatch_kl_weights`.
+    """
+
+    def __init__(self, scheme="uniform"):
+        minibatch_kl_weights(1, scheme)  # refuses an unknown scheme now, not at the first step
+        self.scheme = scheme
+        self.value = 1.0
+        self._weights: list[float] = []
+
+    def on_fit_start(self, state):
+        self._weights = minibatch_kl_weights(state.n_batches, self.scheme).tolist()
+
+    def on_batch_start(self, state):
+        self.value = self._weights[state.batch]
+
+
 def fit_bayes_by_backprop(
     model,
     x,
@@ -415,12 +437,14 @@ def fit_bayes_by_backprop(
     kl_scheme="uniform",
     noise_sigma=None,
     seed=0,
+    progress=True,
 ):
     """Train ``model`` by Bayes by Backprop (Adam on the minibatch negative ELBO).
 
     Each epoch shuffles the data into ``M`` minibatches and minimises, for the
     ``i``-th, ``negative_elbo(model, x_i, y_i, noise_sigma, pi_i)`` with ``pi``
-    from :func:`minibatch_kl_weights`.
+    from :func:`minibatch_kl_weights`, through :func:`deepprob.torch.training.fit`
+    and its :class:`MinibatchKLWeight` callback.
 
     Parameters
     ----------
@@ -436,7 +460,10 @@ def fit_bayes_by_backprop(
     noise_sigma : float, optional
         Only for models that return means (see :func:`negative_elbo`).
     seed : int, default 0
-        Seeds torch's global generator (weight noise) and the shuffling.
+        Seeds the weight noise and the shuffling (the caller's global
+        generator is left as it was).
+    progress : bool, default True
+        tqdm progress bar (off with ``TQDM_DISABLE=1``).
 
     Returns
     -------
@@ -446,32 +473,13 @@ def fit_bayes_by_backprop(
     Raises
     ------
     ValueError
-        If ``x`` and ``y`` differ in length or ``epochs``/``batch_size`` are not positive.
+        If ``x`` and ``y`` differ in length, ``epochs``/``batch_size`` are not
+        positive or the scheme is unknown.
     """
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of rows; got {x.shape[0]} and {y.shape[0]}.")
-    epochs = _positive_int(epochs, "epochs")
-    n = x.shape[0]
-    batch_size = n if batch_size is None else _positive_int(batch_size, "batch_size")
-    n_batches = math.ceil(n / batch_size)
-    weights = minibatch_kl_weights(n_batches, kl_scheme).tolist()
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history = []
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=generator) if n_batches > 1 else torch.arange(n)
-        total = 0.0
-        for i in range(n_batches):
-            idx = order[i * batch_size : (i + 1) * batch_size]
-            optimizer.zero_grad()
-            loss = negative_elbo(model, x[idx], y[idx], noise_sigma, weights[i])
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        history.append(total)
-    return history
+    kl_weight = MinibatchKLWeight(kl_scheme)
+    return fit(model, lambda m, xb, yb: negative_elbo(m, xb, yb, noise_sigma, kl_weight.value), x, y,
+               epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, callbacks=[kl_weight], epoch_loss="sum",
+               progress=progress, description="Bayes by Backprop")
 
 
 @torch.no_grad()

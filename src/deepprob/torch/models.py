@@ -31,7 +31,6 @@ References
 """
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -39,14 +38,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical, MixtureSameFamily, Normal
 
-from .. import metrics
-from .training import fit
-
+from .. import metrics, seeds
 from .._validation import positive_int as _positive_int
+from .._validation import probability
+from .heads import NormalHead
+from .training import EarlyStopping, fit
 
 __all__ = [
     "HeteroscedasticMLP",
@@ -113,8 +112,6 @@ class HeteroscedasticMLP(nn.Module):
         if not widths:
             raise ValueError("hidden_features must name at least one hidden layer, e.g. 50 or (50, 50).")
         widths = tuple(_positive_int(w, "hidden_features") for w in widths)
-        if not float(min_scale) >= 0.0:
-            raise ValueError(f"min_scale must be >= 0 (a floor on sigma); got {min_scale!r}.")
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}.")
         layers: list[nn.Module] = []
@@ -123,9 +120,10 @@ class HeteroscedasticMLP(nn.Module):
             layers += [nn.Linear(previous, width), _ACTIVATIONS[activation]()]
             previous = width
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(previous, 2)
+        self.head = nn.Linear(previous, NormalHead.params_size(1))
+        self.normal = NormalHead(1, min_scale=min_scale)
         self.in_features = in_features
-        self.min_scale = float(min_scale)
+        self.min_scale = self.normal.min_scale
 
     def forward(self, x: torch.Tensor) -> Normal:
         """Predictive distribution of ``y`` at ``x``.
@@ -151,10 +149,7 @@ class HeteroscedasticMLP(nn.Module):
                 f"x must have shape (N, {self.in_features}); got {tuple(x.shape)}. "
                 "Reshape a vector of inputs with x.reshape(-1, 1)."
             )
-        out = self.head(self.body(x))
-        loc = out[:, :1]
-        scale = F.softplus(out[:, 1:]) + self.min_scale
-        return Normal(loc, scale)
+        return self.normal(self.head(self.body(x)))
 
 
 def beta_nll(dist, y: torch.Tensor, beta: float) -> torch.Tensor:
@@ -328,10 +323,6 @@ class GaussianEnsemble(nn.Module):
         return mix_normals([member(x) for member in self.members])
 
 
-class _StopTraining(Exception):
-    """Raised inside the loss to leave :func:`fit` early."""
-
-
 @dataclass
 class TrainResult:
     """What :func:`train_heteroscedastic` measured.
@@ -383,10 +374,11 @@ def train_heteroscedastic(
     """Train a model that returns a distribution, full batch, with optional early stopping.
 
     Runs :func:`deepprob.torch.training.fit` with one Adam step per epoch on
-    the whole training set. With validation data, the validation NLL is
-    computed every ``check_every`` steps; the parameters with the lowest one are
-    kept, and training stops once ``patience`` checks in a row did not improve
-    it (then the best parameters are loaded back into ``model``).
+    the whole training set. With validation data, its
+    :class:`~deepprob.torch.training.EarlyStopping` callback computes the
+    validation NLL every ``check_every`` steps; the parameters with the lowest
+    one are kept, and training stops once ``patience`` checks in a row did not
+    improve it (then the best parameters are loaded back into ``model``).
 
     Parameters
     ----------
@@ -411,8 +403,9 @@ def train_heteroscedastic(
         Steps between validation checks, and checks without improvement
         before stopping.
     seed : int
-        Seed of :func:`fit` (torch's global generator). Seed the model's
-        initialisation yourself, before building it.
+        Seed of :func:`~deepprob.torch.training.fit` (weight noise, dropout).
+        Seed the model's initialisation yourself, before building it
+        (:func:`deepprob.seeds.seed_torch`).
     progress : bool
         tqdm progress bar (off with ``TQDM_DISABLE=1``).
 
@@ -444,48 +437,16 @@ def train_heteroscedastic(
         objective = vink_negative_elbo
     else:
         raise ValueError(f"loss must be 'nll', 'beta_nll', 'vink' or a callable; got {loss!r}.")
-
-    result = TrainResult()
-    state = {"step": 0, "best": math.inf, "best_params": None, "bad": 0}
-
-    def check():
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            value = float(-model(x_val).log_prob(y_val).mean())
-        model.train(was_training)
-        result.val_nll.append(value)
-        result.val_steps.append(state["step"])
-        if value < state["best"]:
-            state.update(best=value, bad=0, best_params=copy.deepcopy(model.state_dict()))
-            result.best_step = state["step"]
-        else:
-            state["bad"] += 1
-            if state["bad"] >= patience:
-                raise _StopTraining
-
-    def loss_fn(m, xb, yb):
-        # Called once per step (full batch), before the step: check the current parameters.
-        if x_val is not None and state["step"] % check_every == 0:
-            check()
-        state["step"] += 1
-        value = objective(m(xb), yb)
-        result.train_loss.append(float(value.detach()))
-        return value
-
-    try:
-        fit(model, loss_fn, x, y, epochs=steps, batch_size=None, lr=lr, weight_decay=weight_decay,
-            seed=seed, progress=progress, description="heteroscedastic fit")
-        if x_val is not None:
-            check()
-        else:
-            result.best_step = state["step"]
-    except _StopTraining:
-        result.stopped_early = True
-    if state["best_params"] is not None:
-        model.load_state_dict(state["best_params"])
+    callbacks = [] if x_val is None else [EarlyStopping(x_val, y_val, check_every, patience)]
+    history = fit(model, lambda m, xb, yb: objective(m(xb), yb), x, y, epochs=steps, batch_size=None, lr=lr,
+                  weight_decay=weight_decay, seed=seed, callbacks=callbacks, progress=progress,
+                  description="heteroscedastic fit")
     model.eval()
-    return result
+    if not callbacks:
+        return TrainResult(train_loss=history, best_step=len(history))
+    stopper = callbacks[0]
+    return TrainResult(train_loss=history, val_nll=stopper.val_nll, val_steps=stopper.val_steps,
+                       best_step=stopper.best_step, stopped_early=stopper.stopped_early)
 
 
 def predictive_scores(dist, y, *, level: float = 0.9, n_samples: int = 1000, seed: int = 0) -> dict:
@@ -524,8 +485,7 @@ def predictive_scores(dist, y, *, level: float = 0.9, n_samples: int = 1000, see
     ValueError
         If ``level`` is not in ``(0, 1)`` or the shapes of ``dist`` and ``y`` differ.
     """
-    if not 0.0 < float(level) < 1.0:
-        raise ValueError(f"level must lie strictly between 0 and 1 (e.g. 0.9); got {level!r}.")
+    level = probability(level, "level")
     y_t = torch.as_tensor(y)
     if tuple(dist.batch_shape) != tuple(y_t.shape):
         raise ValueError(
@@ -542,10 +502,8 @@ def predictive_scores(dist, y, *, level: float = 0.9, n_samples: int = 1000, see
             lower, upper = metrics.gaussian_interval(mu, sd, level)
             crps = metrics.crps_gaussian(y_np, mu, sd)
         else:
-            generator_state = torch.random.get_rng_state()
-            torch.manual_seed(seed)
-            draws = dist.sample((int(n_samples),)).double().cpu().numpy()
-            torch.random.set_rng_state(generator_state)
+            with seeds.torch_seeded(seed):
+                draws = dist.sample((_positive_int(n_samples, "n_samples"),)).double().cpu().numpy()
             alpha = 0.5 * (1.0 - float(level))
             lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
             crps = metrics.crps_samples(y_np, draws)
