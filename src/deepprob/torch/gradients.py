@@ -37,6 +37,9 @@ from typing import Callable, NamedTuple
 
 import torch
 
+from .._validation import positive_int
+from ._checks import broadcast_shape
+
 __all__ = [
     "reparameterize",
     "pathwise_gradient",
@@ -78,13 +81,8 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor) -
     -----
     Kingma & Welling (2014), eq. 10 with :math:`g_\phi(\varepsilon) = \mu + \sigma\odot\varepsilon`.
     """
-    try:
-        torch.broadcast_shapes(mu.shape, log_var.shape, eps.shape)
-    except RuntimeError as err:
-        raise ValueError(
-            f"mu {tuple(mu.shape)}, log_var {tuple(log_var.shape)} and eps {tuple(eps.shape)} do not "
-            "broadcast: give eps a leading sample axis, e.g. eps of shape (n_samples, D) with mu of shape (D,)"
-        ) from err
+    broadcast_shape("give eps a leading sample axis, e.g. eps of shape (n_samples, D) with mu of shape (D,)",
+                    mu=mu.shape, log_var=log_var.shape, eps=eps.shape)
     return mu + torch.exp(0.5 * log_var) * eps
 
 
@@ -93,17 +91,13 @@ def _check(mu, log_var, n_samples) -> tuple[torch.Tensor, torch.Tensor, int]:
         raise ValueError("mu and log_var must be torch tensors, e.g. torch.tensor([0.5, -1.0])")
     if not mu.is_floating_point() or not log_var.is_floating_point():
         raise ValueError("mu and log_var must be floating-point tensors; use torch.tensor([...], dtype=torch.float64)")
-    try:
-        shape = torch.broadcast_shapes(mu.shape, log_var.shape)
-    except RuntimeError as err:
-        raise ValueError(f"mu {tuple(mu.shape)} and log_var {tuple(log_var.shape)} do not broadcast") from err
+    shape = broadcast_shape("give both the shape (D,)", mu=mu.shape, log_var=log_var.shape)
     if len(shape) != 1:
         raise ValueError(
             f"mu and log_var must be vectors of shape (D,) (got broadcast shape {tuple(shape)}); "
             "for one dimension use shape (1,), e.g. torch.tensor([0.5])"
         )
-    if isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    positive_int(n_samples, "n_samples")
     return mu.detach(), log_var.detach(), shape[0]
 
 

@@ -22,6 +22,8 @@ import math
 
 import torch
 
+from ._checks import broadcast
+
 __all__ = ["kl_diag_gaussians", "monte_carlo_kl"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -40,14 +42,8 @@ def _prepare(mu_q, log_var_q, mu_p, log_var_p):
             raise ValueError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
     dtype = functools.reduce(torch.promote_types, [t.dtype for t in tensors])
     tensors = [t.to(dtype) for t in tensors]
-    try:
-        return torch.broadcast_tensors(*tensors)
-    except RuntimeError as err:
-        shapes = ", ".join(f"{n}{tuple(t.shape)}" for n, t in zip(_NAMES, tensors))
-        raise ValueError(
-            f"shapes do not broadcast: {shapes}; the last axis is the event axis (D) and must agree "
-            "(or be 1) in all four arguments"
-        ) from err
+    return broadcast("the last axis is the event axis (D) and must agree (or be 1) in all four arguments",
+                     **dict(zip(_NAMES, tensors)))
 
 
 def kl_diag_gaussians(mu_q, log_var_q, mu_p, log_var_p) -> torch.Tensor:

@@ -11,20 +11,11 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ._checks import broadcast
+
 __all__ = ["gaussian_nll", "bernoulli_nll", "reweight_probabilities"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _broadcast(*tensors: torch.Tensor, names: tuple[str, ...]) -> tuple[torch.Tensor, ...]:
-    try:
-        return torch.broadcast_tensors(*tensors)
-    except RuntimeError as err:
-        shapes = ", ".join(f"{n}{tuple(t.shape)}" for n, t in zip(names, tensors))
-        raise ValueError(
-            f"shapes do not broadcast: {shapes}; reshape so that trailing dimensions "
-            f"agree, e.g. y (N, 1) with mu (N, 1)"
-        ) from err
 
 
 def gaussian_nll(y: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -58,7 +49,8 @@ def gaussian_nll(y: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> to
     ``-Normal(mu, exp(log_var / 2)).log_prob(y).mean()``. Bishop (2006), eq. 1.54;
     Vink's eq. 12 with the sign of the constant corrected (see chapter 1).
     """
-    y, mu, log_var = _broadcast(y, mu, log_var, names=("y", "mu", "log_var"))
+    y, mu, log_var = broadcast("reshape so that trailing dimensions agree, e.g. y (N, 1) with mu (N, 1)",
+                               y=y, mu=mu, log_var=log_var)
     return 0.5 * (_LOG_2PI + log_var + (y - mu) ** 2 * torch.exp(-log_var)).mean()
 
 
@@ -95,7 +87,8 @@ def bernoulli_nll(y: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     Equal to ``torch.nn.functional.binary_cross_entropy_with_logits(logits, y)``;
     Bishop (2006), eq. 4.90.
     """
-    y, logits = _broadcast(y, logits, names=("y", "logits"))
+    y, logits = broadcast("reshape so that trailing dimensions agree, e.g. y (N, 1) with logits (N, 1)",
+                          y=y, logits=logits)
     if ((y < 0) | (y > 1)).any():
         raise ValueError("labels y must lie in [0, 1]; did you pass the logits as y?")
     return (F.softplus(logits) - y * logits).mean()
