@@ -75,7 +75,8 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor) -
     Raises
     ------
     ValueError
-        If the shapes do not broadcast.
+        If ``eps`` does not broadcast with ``mu`` and ``log_var`` (e.g. it has no
+        leading sample axis).
 
     Notes
     -----

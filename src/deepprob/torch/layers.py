@@ -132,10 +132,12 @@ class LinearVariational(nn.Module):
         Parameters
         ----------
         x : torch.Tensor, shape (N, in_features)
+            Inputs (cast to the dtype of ``x`` are the sampled weights).
 
         Returns
         -------
         torch.Tensor, shape (N, out_features)
+            Pre-activations under one draw of the weights; a new draw at every call.
 
         Raises
         ------

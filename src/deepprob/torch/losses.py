@@ -41,7 +41,8 @@ def gaussian_nll(y: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> to
     Raises
     ------
     ValueError
-        If the shapes do not broadcast.
+        If ``y``, ``mu`` and ``log_var`` do not broadcast together, e.g. ``y``
+        of shape ``(N, 2)`` against ``mu`` of shape ``(N, 3)``.
 
     Notes
     -----
