@@ -128,10 +128,11 @@ def probabilities(value, name, *, allow_zero=False):
     arr = as_float_array(value, name, allow_nan=True)  # NaN fails the range check below
     low_ok = arr >= 0 if allow_zero else arr > 0
     if not np.all(low_ok & (arr < 1)):
-        interval = "in [0, 1): 0 allowed, 1 not" if allow_zero else "strictly between 0 and 1"
-        raise ValueError(
-            f"{name} must lie {interval} (e.g. 0.9 for 90%, not 90); got {value!r}."
-        )
+        if allow_zero:
+            interval, example = "in [0, 1): 0 allowed, 1 not", "0.1 for 10%, not 10"
+        else:
+            interval, example = "strictly between 0 and 1", "0.9 for 90%, not 90"
+        raise ValueError(f"{name} must lie {interval} (e.g. {example}); got {value!r}.")
     return arr
 
 
