@@ -120,3 +120,19 @@ def test_bad_input_raises_value_error(problem, call):
     blr, X, y = problem
     with pytest.raises(ValueError):
         call(blr, X, y)
+
+
+@pytest.mark.parametrize("sd", [True, math.inf, math.nan, 0.0, "1.0", None])
+def test_standard_deviations_refuse_bools_inf_nan_zero_and_text(sd):
+    """True used to pass as a standard deviation of 1 (issue 15)."""
+    with pytest.raises(ValueError, match="prior_sd must be"):
+        BayesianLinearRegression(sd, 1.0)
+    with pytest.raises(ValueError, match="noise_sd must be"):
+        BayesianLinearRegression(1.0, sd)
+
+
+def test_shared_docstrings_are_filled_in():
+    for method in ("posterior", "log_evidence", "expected_log_likelihood", "elbo"):
+        doc = getattr(BayesianLinearRegression, method).__doc__
+        assert "%(" not in doc and "X : array_like, shape (N, D)" in doc
+    assert "q_cov : array_like, shape (D, D) or (D,)" in BayesianLinearRegression.elbo.__doc__

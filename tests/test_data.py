@@ -327,3 +327,33 @@ def test_load_motorcycle():
     assert times.min() == 2.4 and times.max() == 57.6
     assert np.all(np.diff(times.ravel()) >= 0)  # ordered in time
     assert -150 < accel.min() < -100 and 50 < accel.max() < 100  # in g
+
+
+# ------------------------------------------- the shared checks (issue 15)
+# True is not 1, and inf, NaN and 0 are not sizes or levels: each is refused
+# with a ValueError that says what to pass instead.
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: TOY.interval([0.0], True), "not a bool"),
+        (lambda: TOY.interval([0.0], math.inf), "between 0 and 1"),
+        (lambda: BISHOP.grid(math.nan), "integer >= 2"),
+        (lambda: TOY.grid(True), "integer >= 2"),
+        (lambda: BISHOP.grid(1), "integer >= 2"),
+        (lambda: TOY.sample(math.inf, seed=0), "positive integer"),
+        (lambda: data.load_digits_binary(positive_fraction=True), "not a bool"),
+        (lambda: data.load_digits_binary(positive_fraction=math.nan), "between 0 and 1"),
+        (lambda: data.load_digits_binary(positive_fraction=math.inf), "between 0 and 1"),
+    ],
+)
+def test_shared_checks_refuse_bools_inf_nan_and_zero(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_the_toys_share_sample_and_grid_but_keep_their_own_draws():
+    assert TOY.grid(3)[1, 0] == 0.0 and BISHOP.grid(3)[1, 0] == pytest.approx(0.5)
+    x, y = TOY.sample(5, seed=np.random.default_rng(4))
+    t, target = BISHOP.sample(5, seed=4)
+    assert x.shape == y.shape == t.shape == target.shape == (5, 1)
+    assert np.all((target >= 0) & (target <= 1)) and np.all(np.abs(x) <= math.sqrt(3))

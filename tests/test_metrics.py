@@ -254,3 +254,26 @@ def test_crps_samples_converges_to_closed_form():
 def test_crps_samples_fair_needs_two_samples():
     with pytest.raises(ValueError, match="at least 2"):
         metrics.crps_samples([0.0], np.zeros((1, 1)), fair=True)
+
+
+# ------------------------------------------- the shared checks (issue 15)
+@pytest.mark.parametrize("sigma", [True, math.inf, math.nan, 0.0, [1.0, False]])
+def test_sigma_refuses_bools_inf_nan_and_zero(sigma):
+    """True used to pass as a standard deviation of 1; now every score refuses it."""
+    for score in (metrics.gaussian_log_prob, metrics.pit_gaussian, metrics.crps_gaussian):
+        with pytest.raises(ValueError, match="bool|infinite|NaN|log-variance"):
+            score([0.0, 1.0], 0.0, sigma)
+
+
+@pytest.mark.parametrize("level", [True, math.inf, math.nan, 0, "0.9"])
+def test_levels_refuse_bools_inf_nan_zero_and_text(level):
+    with pytest.raises(ValueError, match="not a bool|not text|between 0 and 1"):
+        metrics.gaussian_interval(0.0, 1.0, level)
+    with pytest.raises(ValueError, match="not a bool|not text|between 0 and 1"):
+        metrics.coverage_curve([0.0], [0.0], [1.0], level)
+
+
+def test_coverage_curve_refuses_boolean_levels_and_keeps_scalar_levels():
+    with pytest.raises(ValueError, match="not bools"):
+        metrics.coverage_curve([0.0], [0.0], [1.0], np.array([True, False]))
+    assert metrics.coverage_curve([0.0, 3.0], [0.0, 0.0], [1.0, 1.0], 0.9) == 0.5

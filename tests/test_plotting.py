@@ -106,3 +106,20 @@ def test_plot_pit_histogram_is_a_density():
 def test_plot_pit_histogram_rejects_bad_input(pit, bins):
     with pytest.raises(ValueError):
         plotting.plot_pit_histogram(pit, bins=bins)
+
+
+@pytest.mark.parametrize("bins", [True, float("inf"), float("nan"), 0])
+def test_plot_pit_histogram_refuses_bool_inf_nan_and_zero_bins(bins):
+    with pytest.raises(ValueError, match="bins must be a positive integer"):
+        plotting.plot_pit_histogram([0.2, 0.5], bins=bins)
+
+
+@pytest.mark.parametrize("levels", [[True, False], [0.5, float("inf")], [0.5, float("nan")], [0.0, 0.5]])
+def test_plot_reliability_refuses_bool_inf_nan_and_zero_levels(levels):
+    with pytest.raises(ValueError, match="not bools|between 0 and 1"):
+        plotting.plot_reliability(levels, [0.5, 0.9])
+
+
+def test_plots_keep_nan_gaps_in_data():
+    ax = plotting.plot_predictive([0.0, 1.0, 2.0], [0.0, np.nan, 1.0], [-1, -1, -1], [1, 1, 2])
+    assert len(ax.lines) == 1

@@ -95,3 +95,27 @@ def test_bad_arguments_raise(kwargs):
     kwargs = {"n": 10, **kwargs}
     with pytest.raises(ValueError):
         sim.simulate_clusters(seed=0, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(n=True), dict(min_galaxies=True), dict(sigma_pivot=True), dict(sigma_pivot=math.inf),
+     dict(velocity_window=math.nan), dict(mass_pivot=0.0), dict(scatter=math.inf),
+     dict(richness_scatter=None), dict(interloper_fraction=True), dict(interloper_fraction=math.nan),
+     dict(prior_slope=math.inf), dict(prior_slope=True)],
+)
+def test_shared_checks_refuse_bools_inf_nan_and_zero(kwargs):
+    """True and inf used to pass as 1 and as a valid scale; None raised a TypeError."""
+    with pytest.raises(ValueError, match="bool|number|integer|between 0 and 1|in \\[0, 1\\)"):
+        sim.simulate_clusters(**{"n": 10, "seed": 0, **kwargs})
+
+
+def test_prior_functions_share_their_checks():
+    for slope in (math.inf, math.nan, True, -1.0):
+        with pytest.raises(ValueError, match="slope"):
+            sim.log_mass_prior_logpdf(14.5, slope=slope)
+        with pytest.raises(ValueError, match="slope"):
+            sim.sample_log_mass(3, 0, slope=slope)
+    with pytest.raises(ValueError, match="low < high"):
+        sim.sample_log_mass(3, 0, log_mass_range=(15.0, 15.0))
+    assert sim.log_mass_prior_logpdf(14.5, slope=0) == pytest.approx(-math.log(1.5))

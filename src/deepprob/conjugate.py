@@ -34,19 +34,26 @@ import math
 import numpy as np
 from scipy import linalg
 
+from ._docs import fill_doc
+from ._validation import positive_float
+
 __all__ = ["BayesianLinearRegression", "kl_gaussians"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def _positive(value, name):
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from exc
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive, finite standard deviation, got {value!r}")
-    return value
+# Docstring fragments: the data every method takes, and a Gaussian q(w) to score on it.
+_DATA_PARAMETERS = """
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    y : array_like, shape (N,)
+"""
+_Q_PARAMETERS = _DATA_PARAMETERS + """\
+    q_mean : array_like, shape (D,)
+    q_cov : array_like, shape (D, D) or (D,)
+        Covariance of q, or its variances for a diagonal (mean-field) q.
+"""
 
 
 def _mean(m, d, name):
@@ -138,8 +145,8 @@ class BayesianLinearRegression:
     """
 
     def __init__(self, prior_sd: float, noise_sd: float):
-        self.prior_sd = _positive(prior_sd, "prior_sd")
-        self.noise_sd = _positive(noise_sd, "noise_sd")
+        self.prior_sd = positive_float(prior_sd, "prior_sd")
+        self.noise_sd = positive_float(noise_sd, "noise_sd")
 
     def __repr__(self):
         return f"BayesianLinearRegression(prior_sd={self.prior_sd!r}, noise_sd={self.noise_sd!r})"
@@ -165,15 +172,13 @@ class BayesianLinearRegression:
             raise ValueError(f"X must have shape (N, D), got {X.shape}")
         return X.T @ X / self.noise_sd**2 + np.eye(X.shape[1]) / self.prior_sd**2
 
+    @fill_doc(parameters=_DATA_PARAMETERS)
     def posterior(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         r"""Exact posterior :math:`p(w\mid\mathcal D) = \mathcal N(m, \Sigma)`.
 
         :math:`\Sigma = \Lambda^{-1}`, :math:`m = \Sigma X^\top y / s^2` ([Bishop2006]_ eq. 3.50-3.51).
 
-        Parameters
-        ----------
-        X : array_like, shape (N, D)
-        y : array_like, shape (N,)
+        %(parameters)s
 
         Returns
         -------
@@ -187,6 +192,7 @@ class BayesianLinearRegression:
         mean = linalg.cho_solve(chol, X.T @ y) / self.noise_sd**2
         return mean, 0.5 * (cov + cov.T)
 
+    @fill_doc(parameters=_DATA_PARAMETERS)
     def log_evidence(self, X, y) -> float:
         r"""Exact :math:`\log p(\mathcal D) = \log \mathcal N(y;\ 0,\ s^2 I + \tau^2 X X^\top)`.
 
@@ -195,10 +201,7 @@ class BayesianLinearRegression:
         at the posterior mean :math:`m` ([Bishop2006]_ eq. 3.86), not from the
         :math:`N\times N` covariance.
 
-        Parameters
-        ----------
-        X : array_like, shape (N, D)
-        y : array_like, shape (N,)
+        %(parameters)s
 
         Returns
         -------
@@ -217,6 +220,7 @@ class BayesianLinearRegression:
         return float(log_lik + log_prior - log_post)
 
     # ------------------------------------------------------------------ variational
+    @fill_doc(parameters=_Q_PARAMETERS)
     def expected_log_likelihood(self, X, y, q_mean, q_cov) -> float:
         r"""Analytic :math:`\mathbb E_{q(w)}[\log p(y\mid X, w)]` for :math:`q = \mathcal N(\mu, S)`.
 
@@ -225,13 +229,7 @@ class BayesianLinearRegression:
             -\frac N2\log(2\pi s^2) - \frac{1}{2s^2}\Big[\lVert y - X\mu\rVert^2
             + \operatorname{tr}(X^\top X\,S)\Big]
 
-        Parameters
-        ----------
-        X : array_like, shape (N, D)
-        y : array_like, shape (N,)
-        q_mean : array_like, shape (D,)
-        q_cov : array_like, shape (D, D) or (D,)
-            Covariance of q, or its variances for a diagonal (mean-field) q.
+        %(parameters)s
 
         Returns
         -------
@@ -251,16 +249,11 @@ class BayesianLinearRegression:
         d = mu.shape[0]
         return kl_gaussians(mu, q_cov, np.zeros(d), np.full(d, self.prior_sd**2))
 
+    @fill_doc(parameters=_Q_PARAMETERS)
     def elbo(self, X, y, q_mean, q_cov) -> float:
         r"""Analytic ELBO :math:`\mathbb E_q[\log p(y\mid X,w)] - \mathrm{KL}(q\,\|\,p(w))`.
 
-        Parameters
-        ----------
-        X : array_like, shape (N, D)
-        y : array_like, shape (N,)
-        q_mean : array_like, shape (D,)
-        q_cov : array_like, shape (D, D) or (D,)
-            Covariance of q, or its variances for a diagonal (mean-field) q.
+        %(parameters)s
 
         Returns
         -------

@@ -34,6 +34,7 @@ import numpy as np
 
 from ._validation import as_float_array as _array
 from ._validation import broadcast as _broadcast
+from ._validation import positive_int, probability
 from ._validation import scalar_or_array as _out
 from scipy import stats
 
@@ -48,30 +49,78 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_n(n, name="n", minimum=1):
-    """Return ``n`` as an int, refusing bools, floats and values below ``minimum``."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {n!r} ({type(n).__name__}).")
-    if n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {n}.")
-    return int(n)
+def _paired_inputs(**arrays):
+    """The named inputs of a conditional density as float arrays, in their own shapes,
+    after checking that they broadcast (a ValueError names the shapes otherwise)."""
+    out = [_array(value, name) for name, value in arrays.items()]
+    _broadcast(**dict(zip(arrays, out)))
+    return out
 
 
+class _ToyProblem:
+    """What the toy problems share: seeded sampling of pairs and a plotting grid."""
 
+    __slots__ = ()
+    #: Ends of the input domain covered by :meth:`grid`, set by each problem.
+    _GRID_RANGE: tuple[float, float]
 
-def _level(level):
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
-        raise ValueError(
-            f"level must be a number strictly between 0 and 1 (e.g. 0.9); got {level!r}."
-        )
-    return float(level)
+    def _draw(self, n, rng):
+        """The ``n`` pairs of the generative process, drawn from ``rng`` (one per problem)."""
+        raise NotImplementedError
 
+    def sample(self, n, seed):
+        """Draw ``n`` pairs ``(input, target)`` from the generative process.
 
+        Parameters
+        ----------
+        n : int
+            Number of points, ``>= 1``.
+        seed : int, numpy.random.Generator or None
+            Passed to :func:`numpy.random.default_rng`. Required on purpose:
+            draw training and test sets with *different* seeds.
 
+        Returns
+        -------
+        inputs, targets : ndarray, shape (n, 1), float64
+            :class:`HeteroscedasticSine`: standardised ``x`` (in
+            ``[-sqrt 3, sqrt 3]``) and ``y``. :class:`BishopInverse`: the input
+            ``t`` of the inverse problem and its target ``x``.
+
+        Raises
+        ------
+        ValueError
+            If ``n`` is not an integer ``>= 1``.
+        """
+        n = positive_int(n, "n")
+        return self._draw(n, np.random.default_rng(seed))
+
+    def grid(self, n=400):
+        """Evenly spaced inputs covering the whole input domain, inclusive, for plots.
+
+        The domain is ``[-sqrt 3, sqrt 3]`` (raw ``[-20, 60]``) for
+        :class:`HeteroscedasticSine` and ``[-0.1, 1.1]`` for :class:`BishopInverse`.
+
+        Parameters
+        ----------
+        n : int, default 400
+            Number of grid points, ``>= 2``.
+
+        Returns
+        -------
+        ndarray, shape (n, 1)
+
+        Raises
+        ------
+        ValueError
+            If ``n`` is not an integer ``>= 2``.
+        """
+        n = positive_int(n, "n", minimum=2)
+        lo, hi = self._GRID_RANGE
+        return np.linspace(lo, hi, n).reshape(n, 1)
 
 
 # ------------------------------------------------------------- Vink's toy problem
-class HeteroscedasticSine:
+class HeteroscedasticSine(_ToyProblem):
     r"""Vink's heteroscedastic sine toy problem, standardised, with its exact density.
 
     Generative process [Vink2019]_ (raw units)::
@@ -138,6 +187,7 @@ class HeteroscedasticSine:
     Y_SCALE = 4.511011726558
     E_LOG_NOISE_SD = math.log(3.0) + math.log(1.25) - 2.0 + math.atan(2.0)
     ORACLE_NLL = 0.5 * math.log(2.0 * math.pi * math.e) + E_LOG_NOISE_SD - math.log(Y_SCALE)
+    _GRID_RANGE = ((X_LOW - X_MEAN) / X_SCALE, (X_HIGH - X_MEAN) / X_SCALE)
 
     def __repr__(self):
         return "HeteroscedasticSine()"
@@ -155,30 +205,8 @@ class HeteroscedasticSine:
     def _to_raw_x(self, x):
         return self.X_MEAN + self.X_SCALE * _array(x, "x")
 
-    # public API -------------------------------------------------------------
-    def sample(self, n, seed):
-        """Draw ``n`` standardised pairs ``(x, y)`` from the generative process.
-
-        Parameters
-        ----------
-        n : int
-            Number of points, ``>= 1``.
-        seed : int, numpy.random.Generator or None
-            Passed to :func:`numpy.random.default_rng`. Required on purpose:
-            draw training and test sets with *different* seeds.
-
-        Returns
-        -------
-        x, y : ndarray, shape (n, 1), float64
-            Standardised inputs (in ``[-sqrt 3, sqrt 3]``) and targets.
-
-        Raises
-        ------
-        ValueError
-            If ``n`` is not an integer ``>= 1``.
-        """
-        n = _check_n(n)
-        rng = np.random.default_rng(seed)
+    def _draw(self, n, rng):
+        """Standardised pairs ``(x, y)``, each of shape ``(n, 1)`` (see :meth:`sample`)."""
         x_raw = rng.uniform(self.X_LOW, self.X_HIGH, size=(n, 1))
         eps = rng.standard_normal(size=(n, 1))
         y_raw = self._raw_mean(x_raw) + self._raw_sd(x_raw) * eps
@@ -186,6 +214,7 @@ class HeteroscedasticSine:
         y = (y_raw - self.Y_MEAN) / self.Y_SCALE
         return x, y
 
+    # public API (sample and grid: see _ToyProblem) ----------------------------
     def mean(self, x):
         """True conditional mean ``E[y_std | x_std]``.
 
@@ -253,9 +282,7 @@ class HeteroscedasticSine:
         ValueError
             If the shapes do not broadcast or an input contains NaN.
         """
-        x = _array(x, "x")
-        y = _array(y, "y")
-        _broadcast(x=x, y=y)
+        x, y = _paired_inputs(x=x, y=y)
         return gaussian_log_prob(y, self.mean(x), self.stddev(x))
 
     def interval(self, x, level=0.9):
@@ -278,37 +305,14 @@ class HeteroscedasticSine:
         ValueError
             If ``level`` is not in ``(0, 1)``.
         """
-        level = _level(level)
+        level = probability(level, "level")
         z = stats.norm.ppf(0.5 + 0.5 * level)
         mu, sd = np.asarray(self.mean(x)), np.asarray(self.stddev(x))
         return _out(mu - z * sd), _out(mu + z * sd)
 
-    def grid(self, n=400):
-        """Evenly spaced standardised inputs covering the whole domain, for plots.
-
-        Parameters
-        ----------
-        n : int, default 400
-            Number of grid points, ``>= 2``.
-
-        Returns
-        -------
-        ndarray, shape (n, 1)
-            From ``-sqrt 3`` to ``sqrt 3`` (raw ``-20`` to ``60``), inclusive.
-
-        Raises
-        ------
-        ValueError
-            If ``n`` is not an integer ``>= 2``.
-        """
-        n = _check_n(n, minimum=2)
-        lo = (self.X_LOW - self.X_MEAN) / self.X_SCALE
-        hi = (self.X_HIGH - self.X_MEAN) / self.X_SCALE
-        return np.linspace(lo, hi, n).reshape(n, 1)
-
 
 # ------------------------------------------------------------ Bishop's inverse
-class BishopInverse:
+class BishopInverse(_ToyProblem):
     r"""Bishop's (1994) inverse problem, with the exact conditional density ``p(x | t)``.
 
     Forward problem [Bishop1994]_ (Sect. 5)::
@@ -365,6 +369,7 @@ class BishopInverse:
     # Relative tolerance on the support boundary, so that sampled points whose
     # noise is within rounding error of +-0.1 are not declared impossible.
     _TOL = 1e-12
+    _GRID_RANGE = (T_MIN, T_MAX)
 
     def __repr__(self):
         return "BishopInverse()"
@@ -391,29 +396,8 @@ class BishopInverse:
         x = _array(x, "x")
         return _out(x + cls.AMPLITUDE * np.sin(2.0 * np.pi * x))
 
-    def sample(self, n, seed):
-        """Draw ``n`` pairs of the inverse problem.
-
-        Parameters
-        ----------
-        n : int
-            Number of points, ``>= 1``.
-        seed : int, numpy.random.Generator or None
-            Passed to :func:`numpy.random.default_rng`; use different seeds for
-            training and test sets.
-
-        Returns
-        -------
-        t, x : ndarray, shape (n, 1), float64
-            Inputs ``t`` of the inverse problem and targets ``x``.
-
-        Raises
-        ------
-        ValueError
-            If ``n`` is not an integer ``>= 1``.
-        """
-        n = _check_n(n)
-        rng = np.random.default_rng(seed)
+    def _draw(self, n, rng):
+        """Pairs ``(t, x)`` of the inverse problem, each of shape ``(n, 1)`` (see :meth:`sample`)."""
         x = rng.uniform(0.0, 1.0, size=(n, 1))
         u = rng.uniform(-self.HALF_WIDTH, self.HALF_WIDTH, size=(n, 1))
         t = self.forward(x) + u
@@ -496,9 +480,7 @@ class BishopInverse:
         ValueError
             If the shapes do not broadcast or an input contains NaN.
         """
-        t = _array(t, "t")
-        x = _array(x, "x")
-        _broadcast(t=t, x=x)
+        t, x = _paired_inputs(t=t, x=x)
         z = np.asarray(self.normaliser(t))
         resid = np.abs(t - np.asarray(self.forward(x)))
         inside = (x >= 0.0) & (x <= 1.0) & (resid <= self.HALF_WIDTH * (1.0 + self._TOL))
@@ -507,26 +489,6 @@ class BishopInverse:
             neg_log_z = -np.log(np.where(z > 0, z, 1.0))
         lp = np.where(inside, neg_log_z, -np.inf)
         return _out(lp)
-
-    def grid(self, n=400):
-        """Evenly spaced inputs ``t`` covering ``[-0.1, 1.1]``, for plots.
-
-        Parameters
-        ----------
-        n : int, default 400
-            Number of grid points, ``>= 2``.
-
-        Returns
-        -------
-        ndarray, shape (n, 1)
-
-        Raises
-        ------
-        ValueError
-            If ``n`` is not an integer ``>= 2``.
-        """
-        n = _check_n(n, minimum=2)
-        return np.linspace(self.T_MIN, self.T_MAX, n).reshape(n, 1)
 
 
 # ------------------------------------------------------------------------ digits
@@ -580,15 +542,7 @@ def load_digits_binary(positive=8, negative=3, positive_fraction=None, seed=0):
     if positive == negative:
         raise ValueError(f"positive and negative must be different digits; both are {positive}.")
     if positive_fraction is not None:
-        if (
-            isinstance(positive_fraction, bool)
-            or not isinstance(positive_fraction, numbers.Real)
-            or not 0.0 < positive_fraction < 1.0
-        ):
-            raise ValueError(
-                "positive_fraction must be None or a probability strictly between 0 and 1; "
-                f"got {positive_fraction!r}."
-            )
+        probability(positive_fraction, "positive_fraction")
 
     from sklearn.datasets import load_digits  # lazy: scikit-learn is slow to import
 

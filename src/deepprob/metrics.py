@@ -35,8 +35,10 @@ import math
 
 import numpy as np
 
+from ._docs import fill_doc
 from ._validation import as_float_array as _array
 from ._validation import broadcast as _broadcast
+from ._validation import positive_array, probabilities, probability
 from ._validation import scalar_or_array as _out
 from scipy import special, stats
 
@@ -57,22 +59,6 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _positive(sigma, name="sigma"):
-    arr = _array(sigma, name)
-    if not np.all(arr > 0):
-        raise ValueError(
-            f"{name} must be positive; did you pass a log-variance? "
-            f"Use sigma = exp(0.5 * log_var) (smallest value received: {arr.min():.4g})."
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; got an infinite standard deviation.")
-    return arr
-
-
-
-
 def _broadcast_strict(**arrays):
     """Broadcast, but refuse a result larger than every input (an outer product).
 
@@ -91,15 +77,30 @@ def _broadcast_strict(**arrays):
     return out
 
 
-def _level(level, name="level"):
-    arr = _array(level, name)
-    if not np.all((arr > 0) & (arr < 1)):
-        raise ValueError(
-            f"{name} must lie strictly between 0 and 1 (e.g. 0.9 for a 90% interval); "
-            f"got {level!r}."
-        )
-    return arr
+def _gaussian_inputs(y, mu, sigma, broadcast=_broadcast):
+    """``y``, ``mu`` and ``sigma`` (``> 0``) as float arrays, broadcast together by ``broadcast``."""
+    y = _array(y, "y")
+    mu = _array(mu, "mu")
+    sigma = positive_array(sigma, "sigma")
+    return broadcast(y=y, mu=mu, sigma=sigma)
 
+
+# Docstring fragments of the elementwise scores of a normal predictive.
+_GAUSSIAN_PARAMETERS = """
+    Parameters
+    ----------
+    y : array_like
+        Observations.
+    mu, sigma : array_like
+        Predictive means and standard deviations (``sigma > 0``), broadcastable
+        with ``y``.
+"""
+_GAUSSIAN_RAISES = """
+    Raises
+    ------
+    ValueError
+        If ``sigma <= 0`` or the shapes do not broadcast.
+"""
 
 
 # ------------------------------------------------------------------------------ NLL
@@ -209,10 +210,7 @@ def gaussian_log_prob(y, mu, sigma):
     ``(N,)`` gives an ``(M, N)`` table, handy for density images but a bug when
     ``y`` and ``mu`` are meant to be paired; pass equal shapes then.
     """
-    y = _array(y, "y")
-    mu = _array(mu, "mu")
-    sigma = _positive(sigma)
-    y, mu, sigma = _broadcast(y=y, mu=mu, sigma=sigma)
+    y, mu, sigma = _gaussian_inputs(y, mu, sigma)
     z = (y - mu) / sigma
     return _out(-0.5 * _LOG_2PI - np.log(sigma) - 0.5 * z * z)
 
@@ -245,13 +243,13 @@ def gaussian_interval(mu, sigma, level=0.9):
         broadcast.
     """
     mu = _array(mu, "mu")
-    sigma = _positive(sigma)
+    sigma = positive_array(sigma, "sigma")
     if np.ndim(level) != 0:
         raise ValueError(
             "level must be a single number in (0, 1); for several levels call the function "
             "once per level or use coverage_curve."
         )
-    level = float(_level(level))
+    level = probability(level, "level")
     mu, sigma = _broadcast(mu=mu, sigma=sigma)
     z = stats.norm.ppf(0.5 + 0.5 * level)
     return _out(mu - z * sigma), _out(mu + z * sigma)
@@ -319,13 +317,10 @@ def coverage_curve(y, mu, sigma, levels):
         If ``sigma <= 0``, a level is outside ``(0, 1)``, or the shapes of
         ``y``, ``mu`` and ``sigma`` do not match.
     """
-    y = _array(y, "y")
-    mu = _array(mu, "mu")
-    sigma = _positive(sigma)
-    levels = _level(levels, "levels")
+    y, mu, sigma = _gaussian_inputs(y, mu, sigma, broadcast=_broadcast_strict)
+    levels = probabilities(levels, "levels")
     if levels.ndim > 1:
         raise ValueError(f"levels must be 1-D, shape (L,); got shape {levels.shape}.")
-    y, mu, sigma = _broadcast_strict(y=y, mu=mu, sigma=sigma)
     if y.size == 0:
         raise ValueError("y is empty; pass at least one observation.")
     # |y - mu| / sigma <= z_level  <=>  y inside the central interval at that level.
@@ -337,6 +332,7 @@ def coverage_curve(y, mu, sigma, levels):
 
 
 # ------------------------------------------------------------------------------ PIT
+@fill_doc(parameters=_GAUSSIAN_PARAMETERS, raises=_GAUSSIAN_RAISES)
 def pit_gaussian(y, mu, sigma):
     """Probability integral transform (PIT) of observations under normal predictives.
 
@@ -344,28 +340,16 @@ def pit_gaussian(y, mu, sigma):
     uniform on ``[0, 1]`` [Dawid1984]_; a U-shaped histogram of ``u`` signals
     over-confidence, a hump under-confidence, a slope bias.
 
-    Parameters
-    ----------
-    y : array_like
-        Observations.
-    mu, sigma : array_like
-        Predictive means and standard deviations (``sigma > 0``), broadcastable
-        with ``y``.
+    %(parameters)s
 
     Returns
     -------
     float or ndarray
         PIT values in ``[0, 1]``, broadcast shape.
 
-    Raises
-    ------
-    ValueError
-        If ``sigma <= 0`` or the shapes do not broadcast.
+    %(raises)s
     """
-    y = _array(y, "y")
-    mu = _array(mu, "mu")
-    sigma = _positive(sigma)
-    y, mu, sigma = _broadcast(y=y, mu=mu, sigma=sigma)
+    y, mu, sigma = _gaussian_inputs(y, mu, sigma)
     return _out(special.ndtr((y - mu) / sigma))
 
 
@@ -419,6 +403,7 @@ def pit_samples(y, samples):
 
 
 # ----------------------------------------------------------------------------- CRPS
+@fill_doc(parameters=_GAUSSIAN_PARAMETERS, raises=_GAUSSIAN_RAISES)
 def crps_gaussian(y, mu, sigma):
     """Continuous ranked probability score of a normal predictive, closed form.
 
@@ -427,13 +412,7 @@ def crps_gaussian(y, mu, sigma):
     restated in Gneiting & Raftery (2007), Sect. 4.2 [GR2007]_ (who use the
     positive orientation, i.e. minus this value).
 
-    Parameters
-    ----------
-    y : array_like
-        Observations.
-    mu, sigma : array_like
-        Predictive means and standard deviations (``sigma > 0``), broadcastable
-        with ``y``.
+    %(parameters)s
 
     Returns
     -------
@@ -441,20 +420,14 @@ def crps_gaussian(y, mu, sigma):
         CRPS per point, ``>= 0``, in the units of ``y`` (lower is better), of
         the broadcast shape.
 
-    Raises
-    ------
-    ValueError
-        If ``sigma <= 0`` or the shapes do not broadcast.
+    %(raises)s
 
     Notes
     -----
     The CRPS is ``int (F(z) - 1[z >= y])^2 dz``; for a point forecast it
     reduces to the absolute error, so it is comparable with MAE.
     """
-    y = _array(y, "y")
-    mu = _array(mu, "mu")
-    sigma = _positive(sigma)
-    y, mu, sigma = _broadcast(y=y, mu=mu, sigma=sigma)
+    y, mu, sigma = _gaussian_inputs(y, mu, sigma)
     z = (y - mu) / sigma
     pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
     crps = sigma * (z * (2.0 * special.ndtr(z) - 1.0) + 2.0 * pdf - 1.0 / math.sqrt(math.pi))

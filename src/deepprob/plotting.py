@@ -15,23 +15,20 @@ both accepted.
 
 from __future__ import annotations
 
-import numbers
-
 import matplotlib.pyplot as plt
 import numpy as np
+
+from ._validation import as_float_array, positive_int, probabilities
 
 __all__ = ["plot_predictive", "plot_reliability", "plot_pit_histogram"]
 
 
 def _vector(value, name):
-    """Return a 1-D float array from shape (N,) or (N, 1); refuse anything else."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be a numeric array of shape (N,) or (N, 1); got {type(value).__name__}. "
-            "Convert tensors with .detach().cpu().numpy()."
-        ) from exc
+    """Return a 1-D float array from shape (N,) or (N, 1); refuse anything else.
+
+    NaN is let through: matplotlib leaves a gap there.
+    """
+    arr = as_float_array(value, name, allow_nan=True)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -164,11 +161,9 @@ def plot_reliability(levels, observed, ax=None, label="model"):
         If the lengths differ, a level is outside ``(0, 1)`` or an observed
         coverage is outside ``[0, 1]``.
     """
-    levels = _vector(levels, "levels")
+    levels = _vector(probabilities(levels, "levels"), "levels")
     observed = _vector(observed, "observed")
     _same_length(levels=levels, observed=observed)
-    if not np.all((levels > 0) & (levels < 1)):
-        raise ValueError("levels must lie strictly between 0 and 1 (nominal coverages).")
     if not np.all((observed >= 0) & (observed <= 1)):
         raise ValueError("observed coverages must lie in [0, 1]; pass fractions, not percentages.")
 
@@ -223,11 +218,10 @@ def plot_pit_histogram(pit, bins=20, ax=None, label="PIT"):
             "PIT values are probabilities and must lie in [0, 1]; pass Phi((y - mu) / sigma), "
             "not the standardised residual."
         )
-    if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins < 1:
-        raise ValueError(f"bins must be a positive integer; got {bins!r}.")
+    bins = positive_int(bins, "bins")
 
     ax = _axes(ax)
-    ax.hist(pit, bins=int(bins), range=(0.0, 1.0), density=True, alpha=0.7, label=label)
+    ax.hist(pit, bins=bins, range=(0.0, 1.0), density=True, alpha=0.7, label=label)
     ax.axhline(1.0, linestyle="--", color="0.3", label="uniform (calibrated)")
     ax.set_xlim(0, 1)
     ax.set_xlabel("PIT value")

@@ -22,9 +22,10 @@ References
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
+
+from ._validation import positive_float, positive_int, probability
 
 __all__ = ["FEATURE_NAMES", "simulate_clusters", "log_mass_prior_logpdf", "sample_log_mass"]
 
@@ -34,13 +35,8 @@ FEATURE_NAMES = ("log10_std", "log10_mad", "log10_n", "kurtosis")
 _MAD_TO_SD = 1.482602218505602  # 1 / Phi^{-1}(3/4): MAD of a normal times this is its sd
 
 
-def _check_n(n, name="n", minimum=1):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {n!r}.")
-    return int(n)
-
-
-def _check_range(log_mass_range):
+def _check_prior(slope, log_mass_range):
+    """``(slope, low, high)`` of the prior on ``log10 M``, checked (see :func:`log_mass_prior_logpdf`)."""
     try:
         lo, hi = (float(v) for v in log_mass_range)
     except (TypeError, ValueError):
@@ -49,7 +45,7 @@ def _check_range(log_mass_range):
         ) from None
     if not lo < hi:
         raise ValueError(f"log_mass_range must have low < high; got {log_mass_range!r}.")
-    return lo, hi
+    return positive_float(slope, "slope", allow_zero=True), lo, hi
 
 
 def _segment_median(values, segment, start, count):
@@ -89,10 +85,7 @@ def log_mass_prior_logpdf(log_mass, slope=0.0, log_mass_range=(14.0, 15.5)):
     ValueError
         If ``slope < 0`` or the range is not increasing.
     """
-    lo, hi = _check_range(log_mass_range)
-    slope = float(slope)
-    if not slope >= 0.0:
-        raise ValueError(f"slope must be >= 0 (a falling mass function); got {slope!r}.")
+    slope, lo, hi = _check_prior(slope, log_mass_range)
     m = np.asarray(log_mass, dtype=np.float64)
     if slope == 0.0:
         logp = np.full(m.shape, -math.log(hi - lo))
@@ -124,11 +117,8 @@ def sample_log_mass(n, rng, slope=0.0, log_mass_range=(14.0, 15.5)):
     ValueError
         As :func:`log_mass_prior_logpdf`, or if ``n`` is not a positive integer.
     """
-    n = _check_n(n)
-    lo, hi = _check_range(log_mass_range)
-    slope = float(slope)
-    if not slope >= 0.0:
-        raise ValueError(f"slope must be >= 0 (a falling mass function); got {slope!r}.")
+    n = positive_int(n, "n")
+    slope, lo, hi = _check_prior(slope, log_mass_range)
     u = np.random.default_rng(rng).uniform(size=n)
     if slope == 0.0:
         return lo + (hi - lo) * u
@@ -250,22 +240,15 @@ def simulate_clusters(
     the likelihood is explicit, so that the posterior of a network can be
     checked against the truth of the simulator (coverage of its intervals).
     """
-    n = _check_n(n)
-    min_galaxies = _check_n(min_galaxies, "min_galaxies", minimum=4)
-    f = float(interloper_fraction)
-    if not 0.0 <= f < 1.0:
-        raise ValueError(f"interloper_fraction must lie in [0, 1); got {interloper_fraction!r}.")
-    for name, value in (
-        ("sigma_pivot", sigma_pivot),
-        ("mass_pivot", mass_pivot),
-        ("velocity_window", velocity_window),
-        ("richness_pivot", richness_pivot),
-    ):
-        if not float(value) > 0.0:
-            raise ValueError(f"{name} must be positive; got {value!r}.")
-    for name, value in (("scatter", scatter), ("richness_scatter", richness_scatter)):
-        if not float(value) >= 0.0:
-            raise ValueError(f"{name} must be >= 0 (a standard deviation of a log); got {value!r}.")
+    n = positive_int(n, "n")
+    min_galaxies = positive_int(min_galaxies, "min_galaxies", minimum=4)
+    f = probability(interloper_fraction, "interloper_fraction", allow_zero=True)
+    positive_float(sigma_pivot, "sigma_pivot")
+    positive_float(mass_pivot, "mass_pivot")
+    positive_float(velocity_window, "velocity_window")
+    positive_float(richness_pivot, "richness_pivot")
+    positive_float(scatter, "scatter", allow_zero=True)
+    positive_float(richness_scatter, "richness_scatter", allow_zero=True)
 
     rng = np.random.default_rng(seed)
     log_mass = sample_log_mass(n, rng, prior_slope, log_mass_range)
