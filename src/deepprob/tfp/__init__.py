@@ -36,7 +36,7 @@ with _silenced_stderr():
     import tensorflow_probability  # noqa: E402,F401
     import tf_keras  # noqa: E402,F401
 
-from . import models  # noqa: E402
+from . import models, training  # noqa: E402
 from .models import independent_normal_regressor  # noqa: E402
 
-__all__ = ["models", "independent_normal_regressor"]
+__all__ = ["models", "training", "independent_normal_regressor"]
