@@ -36,6 +36,30 @@ def test_mlp_shapes_and_layers():
     assert sum(isinstance(m, nn.Tanh) for m in tanh_net.modules()) == 2
 
 
+def test_input_dropout_drops_features_and_default_is_unchanged():
+    """Gal's UCI network drops the inputs too; without the option the layers (and state dict) are as before."""
+    plain = dpd.MCDropoutMLP(4, 8, p=0.3, n_hidden=1)
+    assert plain.input_dropout is False
+    assert [type(m) for m in plain.net] == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    assert list(plain.state_dict()) == ["noise_sigma", "net.0.weight", "net.0.bias", "net.3.weight", "net.3.bias"]
+    gal = dpd.MCDropoutMLP(4, 8, p=0.3, n_hidden=1, input_dropout=True)
+    assert [type(m) for m in gal.net] == [nn.Dropout, nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    assert gal.net[0].p == 0.3
+    # with dropout active, whole input features are zeroed (scaled by 1 / (1 - p) otherwise)
+    gal.train()
+    x = torch.ones(2000, 4)
+    dropped = gal.net[0](x)
+    assert torch.unique(dropped).tolist() == [0.0, pytest.approx(1 / 0.7)]
+    assert float((dropped == 0).float().mean()) == pytest.approx(0.3, abs=0.02)
+    # eval mode switches input dropout off; MC sampling keeps it on
+    gal.eval()
+    assert torch.equal(gal(x).mean, gal(x).mean)
+    samples = dpd.mc_dropout_samples(gal, torch.randn(5, 4), 50).loc
+    assert float(samples.std(dim=0).min()) > 0.0
+    with pytest.raises(ValueError, match="input_dropout"):
+        dpd.MCDropoutMLP(4, 8, p=0.3, input_dropout="yes")
+
+
 @pytest.mark.parametrize("kwargs", [dict(p=1.0), dict(p=-0.1), dict(p=0.1, n_hidden=0), dict(p=0.1, hidden_features=0)])
 def test_mlp_rejects_bad_arguments(kwargs):
     args = dict(in_features=1, hidden_features=4)

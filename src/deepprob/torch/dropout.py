@@ -65,7 +65,8 @@ def _probability(p):
 class MCDropoutMLP(nn.Module):
     r"""Fully connected ReLU network with an ``nn.Dropout`` after every hidden layer.
 
-    ``in_features -> [Linear -> activation -> Dropout(p)] * n_hidden -> Linear``, whose
+    ``in_features -> [Dropout(p) ->] [Linear -> activation -> Dropout(p)] * n_hidden -> Linear``
+    (the first dropout only with ``input_dropout=True``), whose
     output becomes a predictive ``Normal``: with ``noise="fixed"`` the mean is the
     network's output and the scale the fixed ``noise_sigma`` (:math:`\tau^{-1/2}`,
     Gal & Ghahramani's model precision); with ``noise="heteroscedastic"`` the
@@ -97,11 +98,18 @@ class MCDropoutMLP(nn.Module):
         Standard deviation of the fixed noise, in the units of ``y``
         (``tau ** -0.5``); a buffer, so it can be set after training once
         :math:`\tau` is chosen on validation data. Unused when heteroscedastic.
+    input_dropout : bool, default False
+        Also drop input features with probability ``p``, by an ``nn.Dropout``
+        before the first layer, as in Gal & Ghahramani's UCI networks
+        (their ``net.py`` drops the inputs, then after every hidden layer).
+        ``False`` keeps the layers above unchanged.
 
     Attributes
     ----------
     p : float
         The dropout probability.
+    input_dropout : bool
+        Whether the inputs are dropped too.
     net : torch.nn.Sequential
         The layers (raw outputs).
 
@@ -113,7 +121,7 @@ class MCDropoutMLP(nn.Module):
     """
 
     def __init__(self, in_features, hidden_features, p, n_hidden=2, out_features=1, activation=nn.ReLU, *,
-                 noise="fixed", noise_sigma=1.0):
+                 noise="fixed", noise_sigma=1.0, input_dropout=False):
         super().__init__()
         in_features = _positive_int(in_features, "in_features")
         hidden_features = _positive_int(hidden_features, "hidden_features")
@@ -125,7 +133,10 @@ class MCDropoutMLP(nn.Module):
         self.noise = noise
         self.register_buffer("noise_sigma", torch.tensor(_positive_float(noise_sigma, "noise_sigma")))
         self.normal = NormalHead(self.out_features, scale="log_var")
-        layers: list[nn.Module] = []
+        if not isinstance(input_dropout, bool):
+            raise ValueError(f"input_dropout must be True or False; got {input_dropout!r}.")
+        self.input_dropout = input_dropout
+        layers: list[nn.Module] = [nn.Dropout(self.p)] if input_dropout else []
         width = in_features
         for _ in range(n_hidden):
             layers += [nn.Linear(width, hidden_features), activation(), nn.Dropout(self.p)]
