@@ -5,7 +5,8 @@ Add a method
 Create a module ``benchmarks/methods/<family>.py`` (it is imported automatically,
 in alphabetical order) and register one function per method::
 
-    from benchmarks.methods import NormalPredictive, register
+    from benchmarks.methods import register
+    from deepprob.predictive import SamplePredictive
 
     @register("MC dropout (p = 0.1)", chapter=7, cost=2.0)
     def mc_dropout(x, y, *, seed, budget):
@@ -21,8 +22,9 @@ least one of ``normal(x)``, ``cdf(x, y)``, ``sample(x, n_samples, seed)``. The
 protocol, the three helper classes that cover the usual cases
 (:class:`~deepprob.predictive.NormalPredictive`,
 :class:`~deepprob.predictive.MixturePredictive`,
-:class:`~deepprob.predictive.SamplePredictive`, re-exported here) and the
-scoring function live in :mod:`deepprob.predictive`.
+:class:`~deepprob.predictive.SamplePredictive`) and the scoring function live
+in :mod:`deepprob.predictive`; import them from there (the names re-exported
+here keep older plug-ins working).
 
 Methods must be deterministic given ``seed``, use at most 2 threads, write
 nothing to disk and import their framework inside the fit function (so that

@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from benchmarks.methods import MixturePredictive, register
+from benchmarks.methods import register
+from deepprob.predictive import MixturePredictive
 
 HIDDEN = 16
 PRIOR_SIGMA = 1.0

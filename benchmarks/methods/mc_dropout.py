@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.methods import MixturePredictive, register
+from benchmarks.methods import register
+from deepprob.predictive import MixturePredictive
 
 HIDDEN, N_HIDDEN = 50, 2
 STEPS = 3000          # full-batch Adam steps at budget 1.0
