@@ -370,7 +370,7 @@ def score(predictive, x, y, *, seed=0, oracle_log_prob=None, level=0.9, n_draws=
     -------
     dict
         ``"nll"`` (nats per point), ``"nll_se"`` (its standard error over
-        points), ``"coverage"`` (fraction of points inside the interval),
+        points, ``nan`` for one point), ``"coverage"`` (fraction of points inside the interval),
         ``"crps"`` (units of ``y``) and, with ``oracle_log_prob``, ``"gap"``:
         ``mean(oracle_log_prob - log_prob)``, the predictive's NLL minus the
         oracle's on the same points (nats).
@@ -410,7 +410,7 @@ def score(predictive, x, y, *, seed=0, oracle_log_prob=None, level=0.9, n_draws=
     lp = np.concatenate(log_prob)
     out = {
         "nll": metrics.mean_nll(lp),
-        "nll_se": metrics.nll_standard_error(lp),
+        "nll_se": metrics.nll_standard_error(lp) if lp.size > 1 else math.nan,
         "coverage": float(np.mean(np.concatenate(inside))),
         "crps": float(np.mean(np.concatenate(crps))),
     }
