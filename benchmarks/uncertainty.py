@@ -33,11 +33,12 @@ Methods live in ``benchmarks/methods/`` and register themselves with
 ``@register(name)``; a fit function ``fit(x, y, *, seed, budget)`` takes
 standardised float64 arrays ``(N, 1)`` and returns a *predictive* with
 ``log_prob(x, y)`` and one of ``normal(x)``, ``cdf(x, y)``, ``sample(x, n, seed)``.
-See the docstring of ``benchmarks/methods/__init__.py``; dropping a new module
+The protocol is documented in :mod:`deepprob.predictive`, the registry in
+``benchmarks/methods/__init__.py``; dropping a new module
 there adds its rows, nothing here changes.
 
-How each score is computed
---------------------------
+How each score is computed (:func:`deepprob.predictive.score`)
+--------------------------------------------------------------
 NLL: ``-mean log_prob`` (exact for every method). Coverage: closed form for a
 ``normal`` predictive, else through the PIT, ``0.05 <= F(y) <= 0.95``, with
 ``F`` from ``cdf`` or from 200 draws. CRPS: closed form for a Gaussian, else
@@ -69,11 +70,9 @@ import numpy as np  # noqa: E402
 
 from benchmarks import methods as registry  # noqa: E402
 from deepprob import data, metrics, seeds  # noqa: E402
+from deepprob.predictive import score  # noqa: E402  (NLL, 90% coverage, CRPS; 200 draws where not Gaussian)
 
-LEVEL = 0.9
 N_TEST = 10_000
-N_DRAWS = 200
-CHUNK = 10_000
 MOTO_TEST_FRACTION = 0.2
 TARGET_GAP, TARGET_COVERAGE = 0.05, (0.88, 0.92)   # COURSE.md §6
 METRICS = ("nll", "gap", "coverage90", "crps", "fit_s", "predict_s")
@@ -81,39 +80,6 @@ CSV_COLUMNS = ["dataset", "method", "n_train", "n_seeds"] + [
     f"{m}_{stat}" for m in METRICS for stat in ("mean", "se", "sd")]
 RUN_COLUMNS = ["dataset", "method", "n_train", "replicate", "data_seed", "test_seed", "fit_seed", "n_test",
                "nll", "oracle_nll", "gap", "coverage90", "crps", "fit_s", "predict_s"]
-
-
-def score(predictive, x, y, *, seed=0, oracle_log_prob=None):
-    """NLL, its standard error over points, 90% coverage and CRPS of ``predictive`` on ``(x, y)``, in chunks.
-
-    With ``oracle_log_prob`` (the true log densities at the same points) also the
-    paired ``gap``: ``mean(oracle_log_prob - log_prob)``, the method's NLL minus the oracle's.
-    """
-    log_prob, inside, crps = [], [], []
-    alpha = 0.5 * (1.0 - LEVEL)
-    for start in range(0, len(x), CHUNK):
-        xc, yc = x[start:start + CHUNK], y[start:start + CHUNK]
-        log_prob.append(np.asarray(predictive.log_prob(xc, yc), dtype=np.float64).reshape(yc.shape))
-        if hasattr(predictive, "normal"):
-            mu, sd = predictive.normal(xc)
-            lo, hi = metrics.gaussian_interval(mu, sd, LEVEL)
-            inside.append((yc >= lo) & (yc <= hi))
-            crps.append(metrics.crps_gaussian(yc, mu, sd))
-            continue
-        draws = predictive.sample(xc, N_DRAWS, seed + start) if hasattr(predictive, "sample") else None
-        pit = predictive.cdf(xc, yc) if hasattr(predictive, "cdf") else metrics.pit_samples(yc, draws)
-        inside.append((pit >= alpha) & (pit <= 1.0 - alpha))
-        crps.append(metrics.crps_samples(yc, draws, fair=True) if draws is not None else np.full(yc.shape, np.nan))
-    lp = np.concatenate(log_prob)
-    out = {
-        "nll": metrics.mean_nll(lp),
-        "nll_se": metrics.nll_standard_error(lp),
-        "coverage": float(np.mean(np.concatenate(inside))),
-        "crps": float(np.mean(np.concatenate(crps))),
-    }
-    if oracle_log_prob is not None:
-        out["gap"] = float(np.mean(np.asarray(oracle_log_prob, dtype=np.float64).reshape(lp.shape) - lp))
-    return out
 
 
 # ------------------------------------------------------------------ one replicate of one method

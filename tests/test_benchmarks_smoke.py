@@ -116,6 +116,24 @@ def test_benchmark_seeds_follow_the_base_seed(tmp_path):
     assert all(ra["data_seed"] != rc["data_seed"] and ra["nll"] != rc["nll"] for ra, rc in zip(runs["a"], runs["c"]))
 
 
+def test_grading_benchmark_one_student(tmp_path):
+    """``grading.py`` end to end on the smallest class: one student, one assignment, one job, no PostgreSQL.
+
+    About 15 s of CPU (generate_assignment, then one autograde in the sandboxed kernel), 20 s of wall
+    time on an idle core (up to a minute on 2 busy ones); the larger class below is opt-in.
+    """
+    import json
+
+    out = tmp_path / "grading.json"
+    result = run_script(["benchmarks/grading.py", "--students", "1", "--assignments", "1", "--jobs", "1", "--no-pg",
+                         "--json", str(out)], timeout=300)
+    rows = json.loads(out.read_text())
+    assert [r["config"] for r in rows] == ["sqlite jobs=1"]
+    assert rows[0]["notebooks"] == 1 and rows[0]["failed"] == 0
+    assert math.isfinite(rows[0]["per_minute"]) and rows[0]["per_minute"] > 0
+    assert "postgresql: skipped" in result.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("DEEPPROB_BENCH_GRADING") != "1",
                     reason="benchmarks/grading.py is not cheap: even 2 students x 1 assignment run nbgrader "
@@ -152,3 +170,67 @@ def test_book_seeds_runs_table_round_trips(tmp_path):
     summary = {r["name"]: r for r in book_seeds.summarise(list(runs.values()))}
     assert summary["a"]["n_seeds"] == 2 and summary["a"]["mean"] == 2.0
     assert math.isclose(summary["a"]["sd"], math.sqrt(2)) and summary["b"]["n_seeds"] == 1
+
+
+TINY_CHAPTER = '''---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3 (ipykernel)
+  language: python
+  name: python3
+---
+
+# A chapter of one cell
+
+```{code-cell} ipython3
+import os
+
+from myst_nb import glue
+
+seed = int(os.environ["DEEPPROB_SEED"])
+if os.environ.get("TINY_FAILS_AT") == str(seed):
+    raise AssertionError(f"the claim does not hold at seed {seed}")
+glue("tiny_value", 1.5 * seed, display=False)
+glue("tiny_label", "text", display=False)
+```
+'''
+
+
+def _tiny_book(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "ch01_tiny.md").write_text(TINY_CHAPTER)
+    (book / "intro.md").write_text("# not a chapter\n")
+    return book
+
+
+def test_book_seeds_runs_a_tiny_chapter_at_two_seeds(tmp_path):
+    """``book_seeds.py`` end to end on a one-cell chapter (a kernel start per seed, ~10 s): glued numbers,
+    summary, runs table and meta file. The real chapters take minutes each (see tests/test_book_seeds.py)."""
+    out = tmp_path / "seeds.csv"
+    result = run_script(["benchmarks/book_seeds.py", "--book", str(_tiny_book(tmp_path)), "--seeds", "0", "1",
+                         "--jobs", "1", "--timeout", "60", "--csv", str(out)], timeout=300)
+    rows = read_csv(out)
+    assert [(r["chapter"], r["name"], r["n_seeds"]) for r in rows] == [("ch01_tiny", "tiny_value", "2")]
+    assert float(rows[0]["mean"]) == 0.75 and math.isclose(float(rows[0]["sd"]), 1.5 / math.sqrt(2), rel_tol=1e-5)
+    runs = read_csv(out.with_name("seeds_runs.csv"))
+    assert {(r["seed"], r["name"], r["value"]) for r in runs} == {
+        ("0", "tiny_label", "'text'"), ("0", "tiny_value", "0"), ("1", "tiny_label", "'text'"), ("1", "tiny_value", "1.5")}
+    assert "ch01_tiny" in result.stdout
+    import json
+
+    assert json.loads(out.with_name("seeds.csv.meta.json").read_text())["failures"] == []
+
+
+def test_book_seeds_reports_a_chapter_that_fails_at_one_seed(tmp_path):
+    env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1", "TINY_FAILS_AT": "1"}
+    result = subprocess.run([sys.executable, "benchmarks/book_seeds.py", "--book", str(_tiny_book(tmp_path)),
+                             "--seeds", "0", "1", "--jobs", "1", "--timeout", "60"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "FAILED ch01_tiny seed 1: code cell" in result.stdout
+    assert "the claim does not hold at seed 1" in result.stdout

@@ -128,7 +128,7 @@ def test_bad_inputs_raise():
         trace(models.linear_regression, X[:, 0], y)
     with pytest.raises(ValueError, match="reshape"):
         trace(models.linear_regression, X, y[:, None])
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="prior_scale must be a finite number > 0"):
         trace(models.linear_regression, X, y, prior_scale=0.0)
     with pytest.raises(ValueError, match="sigma"):
         models.log_likelihood({"w": np.zeros(1), "b": 0.0}, X, y)
@@ -138,6 +138,10 @@ def test_bad_inputs_raise():
         models.run_nuts(models.linear_regression, X, y=y, num_samples=0)
     with pytest.raises(ValueError, match="seed"):
         models.run_nuts(models.linear_regression, X, y=y, seed=-1)
+    with pytest.raises(ValueError, match="target_accept_prob"):
+        models.run_nuts(models.linear_regression, X, y=y, target_accept_prob=1.0)
+    with pytest.raises(ValueError, match="max_tree_depth"):
+        models.run_nuts(models.linear_regression, X, y=y, max_tree_depth=0)
 
 
 def test_run_nuts_agrees_with_least_squares(monkeypatch, capfd):

@@ -20,6 +20,7 @@ def _loaded_after(statement: str) -> set[str]:
     [
         ("import deepprob", set(WATCHED)),
         ("from deepprob import data, metrics, plotting", set(WATCHED)),
+        ("from deepprob import predictive", set(WATCHED)),
         ("from deepprob import tabular", set(WATCHED)),
         ("from deepprob import torch", {"tensorflow", "jax", "numpyro", "deepprob.tfp", "deepprob.numpyro"}),
         # TensorFlow itself imports jax when jax is installed; deepprob.tfp must not add numpyro or torch.

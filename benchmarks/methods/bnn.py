@@ -12,7 +12,7 @@ of the mean-field approximation:
 
 Both predictives are the equally weighted mixture of ``S`` Gaussians
 ``N(f_s(x), sigma_s^2)`` over posterior draws, returned as a
-:class:`benchmarks.methods.MixturePredictive` (exact log density by logsumexp,
+:class:`deepprob.predictive.MixturePredictive` (exact log density by logsumexp,
 CDF, samples). The draws are fixed at fit time (NUTS) or drawn from a fixed seed
 at every call (Bayes by Backprop), so each predictive is a deterministic
 function of ``x``. :func:`moments` and :func:`compare` give the function-space
@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from benchmarks.methods import MixturePredictive, register
+from benchmarks.methods import register
+from deepprob.predictive import MixturePredictive
 
 HIDDEN = 16
 PRIOR_SIGMA = 1.0
@@ -137,12 +138,12 @@ def nuts(x, y, *, seed, budget=1.0):
     from deepprob.numpyro import bnn
 
     n_draws = max(50, round(NUTS_DRAWS * budget))
-    mcmc = bnn.run_nuts(x, y, hidden=HIDDEN, prior_sigma=PRIOR_SIGMA, num_warmup=n_draws,
-                        num_samples=n_draws, max_tree_depth=8, seed=seed)
-    samples = {k: np.asarray(v) for k, v in mcmc.get_samples().items()}
+    posterior = bnn.sample_posterior(x, y, hidden=HIDDEN, prior_sigma=PRIOR_SIGMA, num_warmup=n_draws,
+                                     num_samples=n_draws, max_tree_depth=8, seed=seed)
+    samples = {k: np.asarray(v) for k, v in posterior.samples.items()}
     keep = np.linspace(0, n_draws - 1, min(N_DRAWS, n_draws)).round().astype(int)
     samples = {k: v[keep] for k, v in samples.items()}
-    kwargs = mcmc.bnn_kwargs
+    kwargs = dict(posterior.model_kwargs)
 
     def draw(xq):
         f, sigma = bnn.predict((samples, kwargs), xq)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.methods import MixturePredictive, NormalPredictive, register
+from benchmarks.methods import register
 from deepprob import seeds
+from deepprob.predictive import MixturePredictive, NormalPredictive
 
 HIDDEN = (50, 50)
 STEPS = 3000

@@ -15,7 +15,7 @@ Gal's experiments):
 
 The predictive is the equally weighted mixture of the ``T`` Gaussians
 ``N(mu_t(x), sigma_t(x)^2)`` of ``T`` dropout masks, so it is returned as a
-:class:`benchmarks.methods.MixturePredictive` with ``K = T`` components: exact
+:class:`deepprob.predictive.MixturePredictive` with ``K = T`` components: exact
 log-density (a logsumexp over the masks, what ``dpd.mc_log_likelihood``
 computes), CDF and samples of that mixture. The masks are drawn from a fixed
 seed at every call, so the predictive is a deterministic function of ``x``.
@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.methods import MixturePredictive, register
+from benchmarks.methods import register
+from deepprob.predictive import MixturePredictive
 
 HIDDEN, N_HIDDEN = 50, 2
 STEPS = 3000          # full-batch Adam steps at budget 1.0

@@ -9,12 +9,11 @@ a different data set than this registry's: it has its own standalone script,
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy import special
 
 from benchmarks.methods import register
+from deepprob.predictive import gaussian_mixture_log_prob
 
 STEPS = 3000
 HIDDEN = 50
@@ -37,9 +36,8 @@ class _MDNPredictive:
 
     def log_prob(self, x, y):
         log_w, mu, sd = self._parts(x)
-        z = (np.asarray(y, dtype=np.float64).reshape(-1, 1) - mu) / sd
-        lp = special.logsumexp(log_w - 0.5 * math.log(2 * math.pi) - np.log(sd) - 0.5 * z * z, axis=-1)
-        return lp.reshape(-1, 1)
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        return gaussian_mixture_log_prob(y, mu, sd, log_weights=log_w, axis=-1).reshape(-1, 1)
 
     def cdf(self, x, y):
         log_w, mu, sd = self._parts(x)

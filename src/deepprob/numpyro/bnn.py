@@ -21,24 +21,22 @@ References
 """
 from __future__ import annotations
 
-import math
-import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-from jax.scipy.special import logsumexp
-from numpyro.infer import MCMC, NUTS, Predictive
+from numpyro.infer import MCMC
 
-__all__ = ["bnn_model", "run_nuts", "predict", "predictive_moments", "predictive_log_prob"]
+from .._validation import positive_int
+from ..predictive import monte_carlo_log_prob
+from .models import run_nuts
 
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
+__all__ = ["bnn_model", "BNNPosterior", "sample_posterior", "predict", "predictive_moments",
+           "predictive_log_prob"]
 
 
 def _as_2d(x, name):
@@ -90,7 +88,39 @@ def bnn_model(x, y=None, hidden=16, prior_sigma=1.0, noise_sigma=None, noise_pri
         numpyro.sample("y", dist.Normal(f, sigma), obs=y)
 
 
-def run_nuts(
+@dataclass(frozen=True, eq=False)
+class BNNPosterior:
+    """NUTS draws of :func:`bnn_model`'s posterior and the model arguments they were drawn with.
+
+    What :func:`sample_posterior` returns and :func:`predict`,
+    :func:`predictive_moments` and :func:`predictive_log_prob` take.
+
+    Attributes
+    ----------
+    samples : dict of str to jax.Array
+        Posterior draws of the sites ``w1`` (S, D, H), ``b1`` (S, H), ``w2``
+        (S, H, 1), ``b2`` (S, 1) and, when the noise was not fixed, ``sigma`` (S,).
+    model_kwargs : mapping
+        The keyword arguments of :func:`bnn_model` (``hidden``, ``prior_sigma``,
+        ``noise_sigma``, ``noise_prior_scale``), read-only.
+    mcmc : numpyro.infer.MCMC
+        The sampler after its run, for ``print_summary()`` and diagnostics.
+    """
+
+    samples: dict
+    model_kwargs: Mapping
+    mcmc: MCMC
+
+    def get_samples(self):
+        """The posterior draws (as ``MCMC.get_samples()``)."""
+        return self.samples
+
+    def get_extra_fields(self):
+        """Leapfrog steps (``"num_steps"``) and divergences (``"diverging"``) of each draw."""
+        return self.mcmc.get_extra_fields()
+
+
+def sample_posterior(
     x,
     y,
     *,
@@ -106,6 +136,9 @@ def run_nuts(
     progress_bar=False,
 ):
     """Sample the posterior of :func:`bnn_model` with NUTS (one chain).
+
+    The chain is run by :func:`deepprob.numpyro.models.run_nuts` (the course's one
+    NUTS runner), with the BNN's settings.
 
     Parameters
     ----------
@@ -123,48 +156,45 @@ def run_nuts(
 
     Returns
     -------
-    numpyro.infer.MCMC
-        After ``run``: ``mcmc.get_samples()`` holds the draws,
-        ``mcmc.get_extra_fields()`` the leapfrog steps (``"num_steps"``) and
-        divergences (``"diverging"``) of each draw; the model's keyword
-        arguments are kept on ``mcmc.bnn_kwargs`` for :func:`predict`.
+    BNNPosterior
+        ``.samples`` (also ``.get_samples()``) holds the draws,
+        ``.get_extra_fields()`` the leapfrog steps (``"num_steps"``) and
+        divergences (``"diverging"``) of each draw, ``.model_kwargs`` the model's
+        keyword arguments that :func:`predict` needs.
 
     Raises
     ------
     ValueError
-        If ``x`` and ``y`` differ in length or a count is not a positive integer.
+        If ``x`` and ``y`` differ in length, a count is not a positive integer or
+        ``seed`` is negative.
     """
     x = _as_2d(x, "x")
     y = jnp.asarray(y).reshape(-1)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"x and y must have the same number of rows; got {x.shape[0]} and {y.shape[0]}.")
     kwargs = dict(
-        hidden=_positive_int(hidden, "hidden"),
+        hidden=positive_int(hidden, "hidden"),
         prior_sigma=prior_sigma,
         noise_sigma=noise_sigma,
         noise_prior_scale=noise_prior_scale,
     )
-    kernel = NUTS(bnn_model, max_tree_depth=max_tree_depth, target_accept_prob=target_accept_prob)
-    mcmc = MCMC(
-        kernel,
-        num_warmup=_positive_int(num_warmup, "num_warmup"),
-        num_samples=_positive_int(num_samples, "num_samples"),
-        num_chains=1,
-        progress_bar=progress_bar,
-    )
-    mcmc.run(jax.random.PRNGKey(seed), x, y, extra_fields=("num_steps", "diverging"), **kwargs)
-    mcmc.bnn_kwargs = kwargs
-    return mcmc
+    samples, mcmc = run_nuts(bnn_model, x, y, num_warmup=num_warmup, num_samples=num_samples, seed=seed,
+                             return_mcmc=True, max_tree_depth=max_tree_depth,
+                             target_accept_prob=target_accept_prob, progress_bar=progress_bar, **kwargs)
+    return BNNPosterior(samples, MappingProxyType(kwargs), mcmc)
 
 
 def _samples_and_kwargs(posterior):
-    if isinstance(posterior, MCMC):
-        return posterior.get_samples(), getattr(posterior, "bnn_kwargs", {})
+    if isinstance(posterior, BNNPosterior):
+        return posterior.samples, posterior.model_kwargs
     if isinstance(posterior, tuple) and len(posterior) == 2:
         return posterior
     if isinstance(posterior, dict):
         return posterior, {}
-    raise ValueError("posterior must be the MCMC returned by run_nuts, a dict of samples, or (samples, kwargs).")
+    raise ValueError(
+        "posterior must be the BNNPosterior returned by sample_posterior, a dict of samples, or "
+        f"(samples, model_kwargs); got {type(posterior).__name__}."
+    )
 
 
 def predict(posterior, x):
@@ -172,9 +202,10 @@ def predict(posterior, x):
 
     Parameters
     ----------
-    posterior : MCMC or dict or (dict, dict)
-        What :func:`run_nuts` returns, or a dict of samples (sites ``w1, b1,
-        w2, b2`` and optionally ``sigma``) with the model's keyword arguments.
+    posterior : BNNPosterior or dict or (dict, dict)
+        What :func:`sample_posterior` returns, or a dict of samples (sites ``w1, b1,
+        w2, b2`` and optionally ``sigma``), alone or with the model's keyword
+        arguments (``noise_sigma`` is needed when there is no ``sigma`` site).
     x : array, shape (N, D) or (N,)
 
     Returns
@@ -206,7 +237,7 @@ def predictive_moments(posterior, x):
 
     Parameters
     ----------
-    posterior : MCMC or dict or (dict, dict)
+    posterior : BNNPosterior or dict or (dict, dict)
         See :func:`predict`.
     x : array, shape (N, D) or (N,)
 
@@ -223,11 +254,12 @@ def predictive_moments(posterior, x):
 def predictive_log_prob(posterior, x, y):
     """Log density of ``y`` under the posterior predictive mixture.
 
-    ``log p(y | x, D) ≈ log (1/S) sum_s N(y; f_s(x), sigma_s^2)``.
+    ``log p(y | x, D) ≈ log (1/S) sum_s N(y; f_s(x), sigma_s^2)``, by
+    :func:`deepprob.predictive.monte_carlo_log_prob` (``logsumexp`` over the draws).
 
     Parameters
     ----------
-    posterior : MCMC or dict or (dict, dict)
+    posterior : BNNPosterior or dict or (dict, dict)
         See :func:`predict`.
     x : array, shape (N, D) or (N,)
     y : array, shape (N,) or (N, 1)
@@ -241,6 +273,4 @@ def predictive_log_prob(posterior, x, y):
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if y.shape[0] != f.shape[1]:
         raise ValueError(f"y has {y.shape[0]} points but x has {f.shape[1]}; pass one y per row of x.")
-    s = sigma[:, None]
-    lp = -0.5 * math.log(2 * math.pi) - np.log(s) - 0.5 * ((y[None, :] - f) / s) ** 2
-    return np.asarray(logsumexp(lp, axis=0) - math.log(f.shape[0]))
+    return monte_carlo_log_prob(y, f.astype(np.float64), sigma.astype(np.float64)[:, None])

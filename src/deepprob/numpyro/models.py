@@ -22,7 +22,6 @@ References
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from typing import Callable
 
@@ -31,6 +30,8 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
+
+from .._validation import positive_float, positive_int, probability
 
 __all__ = ["linear_regression", "scaled_linear_regression", "log_likelihood", "run_nuts"]
 
@@ -53,12 +54,6 @@ def _design(X, y):
             "Use y.reshape(-1)."
         )
     return X, n, d
-
-
-def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return float(value)
 
 
 # --------------------------------------------------------------------------- models
@@ -114,8 +109,8 @@ def linear_regression(X, y=None, *, prior_scale: float = 10.0, noise_scale: floa
     {'w': (2,), 'b': (), 'sigma': (), 'y': (5,)}
     """
     X, n, d = _design(X, y)
-    prior_scale = _positive(prior_scale, "prior_scale")
-    noise_scale = _positive(noise_scale, "noise_scale")
+    prior_scale = positive_float(prior_scale, "prior_scale")
+    noise_scale = positive_float(noise_scale, "noise_scale")
     w = numpyro.sample("w", dist.Normal(0.0, prior_scale).expand([d]).to_event(1))
     b = numpyro.sample("b", dist.Normal(0.0, prior_scale))
     sigma = numpyro.sample("sigma", dist.HalfNormal(noise_scale))
@@ -159,8 +154,8 @@ def scaled_linear_regression(X, y=None, *, prior_scale: float = 10.0, noise_scal
     ``w`` as a site of event shape ``(D,)``.
     """
     X, n, d = _design(X, y)
-    prior_scale = _positive(prior_scale, "prior_scale")
-    noise_scale = _positive(noise_scale, "noise_scale")
+    prior_scale = positive_float(prior_scale, "prior_scale")
+    noise_scale = positive_float(noise_scale, "noise_scale")
     w = numpyro.sample("w", dist.Normal(0.0, prior_scale).expand([d]).to_event(1))
     b = numpyro.sample("b", dist.Normal(0.0, prior_scale))
     f = numpyro.sample("f", dist.Normal(0.0, prior_scale))
@@ -231,6 +226,9 @@ def run_nuts(
     num_samples: int = 500,
     seed: int = 0,
     return_mcmc: bool = False,
+    max_tree_depth: int = 10,
+    target_accept_prob: float = 0.8,
+    progress_bar: bool | None = None,
     **kwargs,
 ):
     """Run one seeded NUTS chain on ``model(*args, **kwargs)``; return the samples.
@@ -249,6 +247,14 @@ def run_nuts(
         Also return the :class:`numpyro.infer.MCMC` object (for
         ``print_summary()`` and the extra fields ``"diverging"`` and
         ``"num_steps"``, which are collected).
+    max_tree_depth : int, default 10
+        At most ``2^max_tree_depth - 1`` leapfrog steps per draw (NumPyro's
+        default); lower it to bound the run time, e.g. 8 for a neural network.
+    target_accept_prob : float, default 0.8
+        Target acceptance probability of the step-size adaptation, in ``(0, 1)``.
+    progress_bar : bool, optional
+        Show NumPyro's progress bar; by default on unless the environment
+        variable ``TQDM_DISABLE`` is set.
 
     Returns
     -------
@@ -259,27 +265,26 @@ def run_nuts(
     Raises
     ------
     ValueError
-        If ``num_warmup``/``num_samples`` is not a positive integer or ``seed``
-        is negative.
+        If ``num_warmup``/``num_samples``/``max_tree_depth`` is not a positive
+        integer, ``seed`` is negative or ``target_accept_prob`` is not in ``(0, 1)``.
 
     Notes
     -----
-    The progress bar (which tqdm writes to stderr) is off when the environment
-    variable ``TQDM_DISABLE`` is set, as in the book build. NUTS:
+    The progress bar (which tqdm writes to stderr) is off by default when the
+    environment variable ``TQDM_DISABLE`` is set, as in the book build. NUTS:
     [Hoffman2014]_; NumPyro's implementation: [Phan2019]_.
     """
-    for name, value in (("num_warmup", num_warmup), ("num_samples", num_samples)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    progress = not os.environ.get("TQDM_DISABLE")
+    num_warmup, num_samples = positive_int(num_warmup, "num_warmup"), positive_int(num_samples, "num_samples")
+    seed = positive_int(seed, "seed", minimum=0)
+    if progress_bar is None:
+        progress_bar = not os.environ.get("TQDM_DISABLE")
     mcmc = MCMC(
-        NUTS(model),
+        NUTS(model, max_tree_depth=positive_int(max_tree_depth, "max_tree_depth"),
+             target_accept_prob=probability(target_accept_prob, "target_accept_prob")),
         num_warmup=num_warmup,
         num_samples=num_samples,
         num_chains=1,
-        progress_bar=progress,
+        progress_bar=bool(progress_bar),
     )
     mcmc.run(jax.random.PRNGKey(seed), *args, extra_fields=("diverging", "num_steps"), **kwargs)
     samples = mcmc.get_samples()

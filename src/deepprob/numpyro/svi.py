@@ -31,14 +31,9 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.infer import SVI, Trace_ELBO
 
+from .._validation import positive_float, positive_int
+
 __all__ = ["bayesian_linear_regression", "fit_svi", "elbo_estimate"]
-
-
-def _positive(value, name):
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive, finite standard deviation, got {value!r}")
-    return value
 
 
 def bayesian_linear_regression(X, y=None, *, prior_sd: float = 1.0, noise_sd: float = 1.0):
@@ -66,7 +61,7 @@ def bayesian_linear_regression(X, y=None, *, prior_sd: float = 1.0, noise_sd: fl
         If ``X`` is not 2-D, ``y`` has the wrong length, or a standard deviation
         is not positive.
     """
-    prior_sd, noise_sd = _positive(prior_sd, "prior_sd"), _positive(noise_sd, "noise_sd")
+    prior_sd, noise_sd = positive_float(prior_sd, "prior_sd"), positive_float(noise_sd, "noise_sd")
     X = jnp.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must have shape (N, D), got {X.shape}; use X[:, None] for one feature")
@@ -111,12 +106,10 @@ def fit_svi(model, guide, *args, num_steps: int = 2000, step_size=1e-2, num_part
     ValueError
         If ``num_steps`` or ``num_particles`` is not a positive integer.
     """
-    for name, value in (("num_steps", num_steps), ("num_particles", num_particles)):
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    elbo = Trace_ELBO(num_particles=int(num_particles), vectorize_particles=True)
+    num_steps, num_particles = positive_int(num_steps, "num_steps"), positive_int(num_particles, "num_particles")
+    elbo = Trace_ELBO(num_particles=num_particles, vectorize_particles=True)
     svi = SVI(model, guide, numpyro.optim.Adam(step_size), elbo)
-    result = svi.run(jax.random.PRNGKey(seed), int(num_steps), *args, progress_bar=False, **kwargs)
+    result = svi.run(jax.random.PRNGKey(seed), num_steps, *args, progress_bar=False, **kwargs)
     return result.params, np.asarray(result.losses)
 
 
@@ -149,10 +142,9 @@ def elbo_estimate(model, guide, params, *args, num_particles: int = 1000, seed: 
     ValueError
         If ``num_particles < 2``.
     """
-    if isinstance(num_particles, bool) or int(num_particles) != num_particles or num_particles < 2:
-        raise ValueError(f"num_particles must be an integer >= 2 (for a standard error), got {num_particles!r}")
+    num_particles = positive_int(num_particles, "num_particles", minimum=2)  # 2 for a standard error
     loss = Trace_ELBO(num_particles=1)
-    keys = jax.random.split(jax.random.PRNGKey(seed), int(num_particles))
+    keys = jax.random.split(jax.random.PRNGKey(seed), num_particles)
     one = jax.jit(jax.vmap(lambda k: -loss.loss(k, params, model, guide, *args, **kwargs)))
     values = np.asarray(one(keys), dtype=np.float64)
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import positive_float as _positive_float
+from ..predictive import monte_carlo_log_prob
 from .._validation import positive_int as _positive_int
 from .heads import NormalHead
 from .training import Callback, fit
@@ -531,7 +532,8 @@ def predictive_moments(model, x, n_samples=200):
 def predictive_log_prob(model, x, y, n_samples=200):
     r"""Log density of ``y`` under the Monte Carlo predictive mixture.
 
-    ``log p(y | x) ≈ log (1/S) sum_s N(y; m_s(x), s_s(x)^2)``, by ``logsumexp``.
+    ``log p(y | x) ≈ log (1/S) sum_s N(y; m_s(x), s_s(x)^2)``, by ``logsumexp``
+    (:func:`deepprob.predictive.monte_carlo_log_prob`, in float64).
 
     Parameters
     ----------
@@ -554,5 +556,6 @@ def predictive_log_prob(model, x, y, n_samples=200):
     locs, scales = _draws(model, x, n_samples)
     if not torch.all(scales > 0):
         raise ValueError("the model returns means only: give it a noise model (e.g. BayesianMLP(noise='learned')).")
-    lp = torch.distributions.Normal(locs, scales).log_prob(y.to(locs.dtype).unsqueeze(0))
-    return torch.logsumexp(lp, 0) - math.log(locs.shape[0])
+    log_prob = monte_carlo_log_prob(y.detach().cpu().double().numpy(), locs.cpu().double().numpy(),
+                                    scales.cpu().double().numpy())
+    return torch.from_numpy(log_prob).to(locs.dtype)

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, MixtureSameFamily, Normal
 
-from .. import metrics, seeds
+from .. import predictive, seeds
 from .._validation import positive_int as _positive_int
 from .._validation import probability
 from .heads import NormalHead
@@ -452,12 +452,11 @@ def train_heteroscedastic(
 def predictive_scores(dist, y, *, level: float = 0.9, n_samples: int = 1000, seed: int = 0) -> dict:
     """Held-out NLL, central-interval coverage and CRPS of a predictive distribution.
 
-    A ``Normal`` is scored in closed form (:func:`deepprob.metrics.gaussian_interval`,
-    :func:`deepprob.metrics.crps_gaussian`); any other distribution (e.g. the
-    ``MixtureSameFamily`` of an ensemble) through ``n_samples`` draws: the
-    interval from the empirical quantiles, the CRPS by
-    :func:`deepprob.metrics.crps_samples`. The NLL is always exact
-    (``log_prob``).
+    The distribution seen through :func:`deepprob.predictive.score`: a
+    ``Normal`` is scored in closed form; any other distribution (e.g. the
+    ``MixtureSameFamily`` of an ensemble) through ``n_samples`` draws (coverage
+    from the PIT of the draws, CRPS by the sample estimator). The NLL is always
+    exact (``log_prob``).
 
     Parameters
     ----------
@@ -475,8 +474,8 @@ def predictive_scores(dist, y, *, level: float = 0.9, n_samples: int = 1000, see
     Returns
     -------
     dict
-        ``nll`` (nats per point), ``nll_se`` (its standard error, ``nan``
-        for a single point),
+        ``nll`` (nats per point), ``nll_se`` (its standard error over points,
+        ``nan`` for a single point),
         ``coverage`` (fraction of ``y`` inside the interval) and ``crps``
         (mean, in the units of ``y``).
 
@@ -492,24 +491,35 @@ def predictive_scores(dist, y, *, level: float = 0.9, n_samples: int = 1000, see
             f"dist has batch shape {tuple(dist.batch_shape)} but y has shape {tuple(y_t.shape)}; "
             "they must match, e.g. (N, 1)."
         )
-    with torch.no_grad():
-        y_t = y_t.to(dist.mean.dtype)
-        log_prob = dist.log_prob(y_t).double().cpu().numpy()
-        y_np = y_t.double().cpu().numpy()
+    y_np = y_t.double().cpu().numpy()
+    index = np.arange(y_np.shape[0])
+    return predictive.score(_TorchPredictive(dist, n_samples), index, y_np, level=level, n_draws=n_samples,
+                            seed=seed, chunk=len(index))
+
+
+class _TorchPredictive:
+    """A fitted ``torch.distributions`` predictive seen through :mod:`deepprob.predictive`'s protocol.
+
+    ``x`` is ignored: the distribution is already the predictive at the held-out inputs.
+    """
+
+    def __init__(self, dist, n_samples):
+        self.dist = dist
         if isinstance(dist, Normal):
-            mu = dist.loc.double().cpu().numpy()
-            sd = dist.scale.double().cpu().numpy()
-            lower, upper = metrics.gaussian_interval(mu, sd, level)
-            crps = metrics.crps_gaussian(y_np, mu, sd)
+            self.normal = self._normal
         else:
-            with seeds.torch_seeded(seed):
-                draws = dist.sample((_positive_int(n_samples, "n_samples"),)).double().cpu().numpy()
-            alpha = 0.5 * (1.0 - float(level))
-            lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
-            crps = metrics.crps_samples(y_np, draws)
-    return {
-        "nll": metrics.mean_nll(log_prob),
-        "nll_se": metrics.nll_standard_error(log_prob) if log_prob.size > 1 else math.nan,
-        "coverage": metrics.interval_coverage(y_np, lower, upper),
-        "crps": float(crps.mean()),
-    }
+            self.sample = self._sample
+
+    def _as_numpy(self, t):
+        return t.detach().double().cpu().numpy()
+
+    def log_prob(self, x, y):
+        with torch.no_grad():
+            return self._as_numpy(self.dist.log_prob(torch.as_tensor(y, dtype=self.dist.mean.dtype)))
+
+    def _normal(self, x):
+        return self._as_numpy(self.dist.loc), self._as_numpy(self.dist.scale)
+
+    def _sample(self, x, n_samples, seed):
+        with torch.no_grad(), seeds.torch_seeded(seed):
+            return self._as_numpy(self.dist.sample((n_samples,)))
