@@ -221,6 +221,8 @@ def main(argv=None):
         print("data sets:", " ".join(sorted(tabular.DATASETS)))
         return 0
     base_seed = seeds.base() if args.base_seed is None else args.base_seed
+    # the commit the code runs from: taken before the run, which may last longer than the working tree stays put
+    started = provenance("benchmarks/uci.py", argv)
     start = time.perf_counter()
     results = run(args.datasets, args.methods, args.splits, base_seed=base_seed, quick=args.quick,
                   progress=not args.no_progress)
@@ -230,7 +232,8 @@ def main(argv=None):
     elapsed = time.perf_counter() - start
     print(f"total {elapsed:.0f} s", file=sys.stderr)
     if not args.no_csv:
-        meta = {**provenance("benchmarks/uci.py", argv), "base_seed": base_seed, "splits": args.splits,
+        started["machine"]["load_avg_at_end"] = list(os.getloadavg())
+        meta = {**started, "base_seed": base_seed, "splits": args.splits,
                 "datasets": args.datasets, "methods": args.methods, "quick": args.quick,
                 "seeds": "deepprob.seeds.derive('tabular', dataset, purpose, split, base_seed=base_seed); "
                          "methods derive theirs from the fit seed ('uci', ...)",
