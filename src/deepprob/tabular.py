@@ -56,6 +56,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from . import metrics, seeds
+from . import predictive as _predictive
 from ._validation import as_float_array, positive_int, probability
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "Split",
     "random_splits",
     "validation_split",
+    "GaussianMixturePredictive",
     "predictive_mean",
     "score_predictive",
     "GridSearch",
@@ -230,6 +232,44 @@ def validation_split(n_train, fraction=0.2, *, seed) -> Split:
     return Split(train=np.sort(perm[n_val:]), test=np.sort(perm[:n_val]))
 
 
+# ------------------------------------------------------------------ a predictive for the methods
+class GaussianMixturePredictive(_predictive.MixturePredictive):
+    """An equally weighted Gaussian mixture whose components are computed once per ``x``.
+
+    A :class:`deepprob.predictive.MixturePredictive` (exact ``log_prob``,
+    ``cdf``, ``sample``) with a public :meth:`components` and an exact
+    :meth:`mean` (for the RMSE). ``components_fn(x) -> (mu, sd)``, arrays
+    ``(N, 1, K)``, is called once per distinct ``x`` (the last one is cached):
+    an MC dropout predictive draws its ``T`` masks once, and ``log_prob``,
+    ``cdf``, ``sample`` and ``mean`` at the same inputs see the same mixture.
+    ``components_fn`` must be deterministic (seed its masks).
+
+    Parameters
+    ----------
+    components_fn : callable
+        ``x (N, D) -> (mu, sd)``, each ``(N, 1, K)``, ``sd > 0``.
+    """
+
+    def __init__(self, components_fn: Callable):
+        self._fn = components_fn
+        self._key = None
+        self._value = None
+        super().__init__(self.components)
+
+    def components(self, x):
+        """``(mu, sd)``, float64 arrays ``(N, 1, K)``."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        key = (x.shape, x.tobytes())
+        if key != self._key:
+            mu, sd = self._fn(x)
+            self._key, self._value = key, (np.asarray(mu, dtype=np.float64), np.asarray(sd, dtype=np.float64))
+        return self._value
+
+    def mean(self, x):
+        """The mixture mean ``(N, 1)``: the average of the component means."""
+        return self.components(x)[0].mean(axis=-1)
+
+
 # ------------------------------------------------------------------ scores
 def predictive_mean(predictive, x, *, n_draws=2000, seed=0) -> np.ndarray:
     """Mean of the predictive at ``x``, ``(N, 1)``, in the units the predictive works in.
@@ -267,6 +307,9 @@ def score_predictive(predictive, x_std, y, scaler: Standardiser, *, level=0.9, n
     * ``crps`` = :math:`s` times the CRPS in standardised units (closed form for
       ``normal``, else the fair sample estimator on ``n_draws`` draws) [GR2007]_.
 
+    Log-likelihood, coverage and CRPS come from :func:`deepprob.predictive.score`
+    (on the standardised data); the mean for the RMSE from :func:`predictive_mean`.
+
     Parameters
     ----------
     predictive : object
@@ -297,40 +340,19 @@ def score_predictive(predictive, x_std, y, scaler: Standardiser, *, level=0.9, n
         For a predictive without ``log_prob`` or without any of ``normal``,
         ``cdf``, ``sample``; for mismatched shapes.
     """
-    level = probability(level, "level")
     n_draws = positive_int(n_draws, "n_draws", minimum=2)
     x_std, y = _xy(x_std, y)
-    if not hasattr(predictive, "log_prob") or not any(hasattr(predictive, m) for m in ("normal", "cdf", "sample")):
-        raise ValueError(f"{type(predictive).__name__} is not a predictive: it needs log_prob(x, y) and one of "
-                         "normal(x), cdf(x, y), sample(x, n_samples, seed).")
     s = scaler.y_scale
     y_std = scaler.y(y)
-    log_prob = np.asarray(predictive.log_prob(x_std, y_std), dtype=np.float64).reshape(y.shape) - math.log(s)
-    alpha = 0.5 * (1.0 - level)
-    draws = None
-    if hasattr(predictive, "normal"):
-        mu, sd = (np.asarray(a, dtype=np.float64).reshape(y.shape) for a in predictive.normal(x_std))
-        lo, hi = metrics.gaussian_interval(mu, sd, level)
-        inside = (y_std >= lo) & (y_std <= hi)
-        crps = metrics.crps_gaussian(y_std, mu, sd)
-    else:
-        if hasattr(predictive, "sample"):
-            draws = np.asarray(predictive.sample(x_std, n_draws, seed), dtype=np.float64).reshape((n_draws,) + y.shape)
-        pit = (np.asarray(predictive.cdf(x_std, y_std), dtype=np.float64).reshape(y.shape)
-               if hasattr(predictive, "cdf") else metrics.pit_samples(y_std, draws))
-        inside = (pit >= alpha) & (pit <= 1.0 - alpha)
-        crps = metrics.crps_samples(y_std, draws, fair=True) if draws is not None else np.full(y.shape, np.nan)
-    if hasattr(predictive, "mean") or hasattr(predictive, "normal") or draws is None:
-        mean_std = predictive_mean(predictive, x_std, n_draws=n_draws, seed=seed)
-    else:
-        mean_std = draws.mean(axis=0)
+    sc = _predictive.score(predictive, x_std, y_std, seed=seed, level=level, n_draws=n_draws)
+    mean_std = predictive_mean(predictive, x_std, n_draws=n_draws, seed=seed)
     mean = scaler.y_inverse(np.asarray(mean_std).reshape(y.shape))
     return {
-        "ll": float(np.mean(log_prob)),
-        "ll_se": metrics.nll_standard_error(log_prob) if log_prob.size > 1 else math.nan,
+        "ll": -sc["nll"] - math.log(s),
+        "ll_se": sc["nll_se"] if len(y) > 1 else math.nan,
         "rmse": float(np.sqrt(np.mean((y - mean) ** 2))),
-        "coverage90": float(np.mean(inside)),
-        "crps": float(np.mean(crps)) * s,
+        "coverage90": sc["coverage"],
+        "crps": sc["crps"] * s,
     }
 
 

@@ -12,9 +12,10 @@ Imports PyTorch (and only PyTorch). One module per idea:
 ``layers``     Bayes by Backprop: ``LinearVariational``, ``BayesianMLP`` (chapter 6)
 ``dropout``    MC dropout prediction and test log-likelihood (chapter 7)
 ``mdn``        mixture density networks (chapter 8)
+``tabular``    MC dropout, deep ensembles, heteroscedastic nets in their papers' UCI settings (issue 14)
 =============  ==========================================================
 """
-from . import dropout, gradients, heads, kl, layers, losses, mdn, models, training
+from . import dropout, gradients, heads, kl, layers, losses, mdn, models, tabular, training
 from .losses import bernoulli_nll, gaussian_nll, reweight_probabilities
 from .training import Callback, EarlyStopping, fit
 
@@ -27,6 +28,7 @@ __all__ = [
     "losses",
     "mdn",
     "models",
+    "tabular",
     "training",
     "gaussian_nll",
     "bernoulli_nll",
