@@ -17,6 +17,7 @@ chosen per split on a random 80/20 validation split of the training split,
 the grid extended past a chosen edge (at most 3 times), then a refit on the
 whole training split; test scores in the original units of y. Every method
 sees the same splits. The methods and their paper settings are documented in
+:mod:`deepprob.torch.tabular`, the table's rows (fixed settings, grids) in
 ``benchmarks/uci_methods.py``; ``--quick`` shrinks epochs, ensemble size, MC
 samples and the grid for smoke tests (its numbers mean nothing).
 
@@ -112,7 +113,7 @@ def _pm(mean, se, digits=2, width=6):
     return f"{mean:{width}.{digits}f} ± {se:<{width}.{digits}f}"
 
 
-def rows_of(results, datasets):
+def rows_of(results):
     rows = []
     for (dname, key), result in results.items():
         s = result.summary()
@@ -226,7 +227,7 @@ def main(argv=None):
     start = time.perf_counter()
     results = run(args.datasets, args.methods, args.splits, base_seed=base_seed, quick=args.quick,
                   progress=not args.no_progress)
-    rows = rows_of(results, args.datasets)
+    rows = rows_of(results)
     print_table(rows, args.splits)
     verdicts = check_targets(rows)
     elapsed = time.perf_counter() - start
