@@ -57,7 +57,7 @@ from deepprob import seeds, tabular  # noqa: E402
 DEFAULT_METHODS = ["mc_dropout", "deep_ensemble", "deep_ensemble_adv", "deep_ensemble_paper_lr", "heteroscedastic_nll",
                    "heteroscedastic_beta"]
 DEFAULT_DATASETS = ["boston"]
-QUICK_GRID = {"mc_dropout": {"p": [0.01, 0.1], "tau": [5.0, 20.0]}}
+QUICK_GRID = {"mc_dropout": {"p": [0.01, 0.1], "tau": [5.0, 20.0]}, "deep_ensemble_tuned": {"lr": [0.01], "epochs": [3, 5]}}
 TARGETS = {("boston", "mc_dropout"): -2.46, ("boston", "deep_ensemble"): -2.41}  # COURSE.md §6, issue 14
 
 #: Published rows, Boston housing (20 splits of the UCI file, 13 covariates): (source, method, LL, RMSE).

@@ -49,6 +49,10 @@ SPECS = {
     "deep_ensemble_paper_lr": MethodSpec(
         "Deep Ensembles, 5 (paper's lr 0.1)", deep_ensemble, quick={"epochs": 5, "n_members": 2},
         reference="ensemble"),
+    "deep_ensemble_tuned": MethodSpec(
+        "Deep Ensembles, 5, lr & epochs on validation", deep_ensemble,
+        grid={"lr": [0.003, 0.01, 0.03], "epochs": [40, 100]}, bounds={"lr": (1e-4, 0.1), "epochs": (10, 1000)},
+        quick={"n_members": 2}, reference="ensemble"),
     "heteroscedastic_nll": MethodSpec(
         "heteroscedastic net, NLL (lr 0.01)", heteroscedastic, params={"lr": TABULAR_LR}, quick={"epochs": 5}),
     "heteroscedastic_beta": MethodSpec(

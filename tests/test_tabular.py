@@ -209,6 +209,17 @@ def test_edge_of_grid_is_reported_and_extended():
     assert high.best["sd"] == 4.0 and high.at_edge == ["sd"]
 
 
+def test_an_integer_axis_is_extended_by_integers():
+    x, y = normal_data()
+
+    def by_count(xs, ys, *, seed, k):
+        assert isinstance(k, int), k        # e.g. epochs, which fit() refuses as a float
+        return Gaussian(0.0, 0.0, k / 10)
+
+    search = tabular.select_on_grid(by_count, x, y, {"k": [1, 2, 3]}, seed=0, max_extensions=2)
+    assert search.grid["k"] == [1, 2, 3, 4, 5] and search.at_edge == ["k"]
+
+
 def test_evaluate_end_to_end_on_a_linear_gaussian_problem():
     x, y = linear_data(400)
     seen = []

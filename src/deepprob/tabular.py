@@ -411,9 +411,11 @@ def _beyond(values, value, bounds):
         new = lo
     if not lower and new > hi:
         new = hi
+    integral = all(isinstance(v, numbers.Integral) for v in vs)
+    new = int(round(new)) if integral else float(new)
     if new == value or new in values:
         return None
-    return float(new)
+    return new
 
 
 def select_on_grid(fit, x, y, grid: Mapping[str, Sequence], *, validation_fraction=0.2, seed=0, fit_seed=0,
@@ -429,7 +431,8 @@ def select_on_grid(fit, x, y, grid: Mapping[str, Sequence], *, validation_fracti
     axes; the same ``fit_seed`` for every point (common random numbers). When
     the best point lies at the edge of a numeric axis, that axis is extended
     beyond the edge (geometric step when its values are positive, e.g. 0.01,
-    0.1 -> 1.0; arithmetic otherwise; clipped to ``bounds``, and never below 0
+    0.1 -> 1.0; arithmetic otherwise; rounded for an axis of integers (e.g.
+    epochs); clipped to ``bounds``, and never below 0
     for an axis without bounds whose values are all >= 0) and the new
     value is tried with the other axes at their best values, up to
     ``max_extensions`` times in all. An axis whose choice stays at an edge is
