@@ -40,6 +40,9 @@ SPECS = {
     "mc_dropout": MethodSpec(
         "MC dropout (Gal 2016)", mc_dropout, grid=MC_DROPOUT_GRID, bounds=MC_DROPOUT_BOUNDS,
         quick={"epochs": 20, "n_samples": 200}, reference="gal"),
+    "mc_dropout_het": MethodSpec(
+        "MC dropout, learnt noise (Kendall & Gal 2017)", mc_dropout, params={"noise": "heteroscedastic"},
+        grid={"p": MC_DROPOUT_GRID["p"]}, bounds=MC_DROPOUT_BOUNDS, quick={"epochs": 20, "n_samples": 200}),
     "deep_ensemble": MethodSpec(
         "Deep Ensembles, 5 (lr 0.01)", deep_ensemble, params={"lr": TABULAR_LR},
         quick={"epochs": 5, "n_members": 2}, reference="ensemble"),

@@ -51,6 +51,16 @@ def test_mc_dropout_is_seeded_and_has_T_components():
     assert len(dropouts) == 2
 
 
+def test_mc_dropout_with_learnt_noise_has_per_pass_scales():
+    x, y = toy()
+    pred = tt.mc_dropout(x, y, seed=1, p=0.1, epochs=3, n_samples=32, noise="heteroscedastic")
+    mu, sd = pred.components(x[:10])
+    assert mu.shape == sd.shape == (10, 1, 32)
+    assert np.all(sd > 0) and sd.std() > 0                      # input- and mask-dependent noise
+    with pytest.raises(ValueError, match="noise"):
+        tt.mc_dropout(x, y, seed=1, noise="student")
+
+
 def test_batched_mc_means_match_separate_passes_in_distribution():
     """One pass of x repeated T times (per-point masks) = T passes (shared masks), point by point."""
     from deepprob import seeds

@@ -67,18 +67,18 @@ MC_DROPOUT_GRID = {"p": [0.01, 0.05, 0.1], "tau": [10.0, 20.0, 40.0]}
 MC_DROPOUT_BOUNDS = {"p": (0.001, 0.5)}
 
 
-def _mc_means(model, x, n_samples, seed, chunk_rows=200_000):
-    """``(N, T)`` outputs under ``T`` independent dropout masks **per point** (batched; dropout on).
+def _mc_passes(model, x, n_samples, seed, chunk_rows=200_000):
+    """Means and sds ``(N, T)`` of the ``Normal``s of ``T`` passes with independent masks **per point**.
 
-    The ``T`` passes are one forward pass of ``x`` repeated ``T`` times, so
-    each row gets its own masks: each point's predictive is exactly that of
-    ``T`` separate passes; only the correlation between points differs,
-    which no score here uses.
+    The ``T`` passes are one forward pass of ``x`` repeated ``T`` times (batched),
+    so each row gets its own masks: each point's predictive is exactly that of
+    ``T`` separate passes; only the correlation between points differs, which
+    no score here uses.
     """
     xt = torch.as_tensor(x, dtype=torch.float32)
     n = xt.shape[0]
     per_chunk = max(1, chunk_rows // max(n, 1))
-    outs = []
+    locs, scales = [], []
     was_training = model.training
     model.train()  # MCDropoutMLP has no batch norm: train mode switches dropout on and nothing else
     try:
@@ -86,15 +86,23 @@ def _mc_means(model, x, n_samples, seed, chunk_rows=200_000):
             done = 0
             while done < n_samples:
                 t = min(per_chunk, n_samples - done)
-                outs.append(model(xt.repeat(t, 1)).mean.reshape(t, n))
+                dist = model(xt.repeat(t, 1))
+                locs.append(dist.mean.reshape(t, n))
+                scales.append(dist.stddev.reshape(t, n))
                 done += t
     finally:
         model.train(was_training)
-    return torch.cat(outs).T.double().numpy()
+    return torch.cat(locs).T.double().numpy(), torch.cat(scales).T.double().numpy()
+
+
+def _mc_means(model, x, n_samples, seed, chunk_rows=200_000):
+    """``(N, T)`` means of :func:`_mc_passes`."""
+    return _mc_passes(model, x, n_samples, seed, chunk_rows)[0]
 
 
 def mc_dropout(x, y, *, seed, p=0.05, tau=10.0, hidden=50, n_hidden=1, input_dropout=True, epochs=400,
-               batch_size=128, lr=1e-3, length_scale=1e-2, n_samples=10_000) -> GaussianMixturePredictive:
+               batch_size=128, lr=1e-3, length_scale=1e-2, n_samples=10_000,
+               noise="fixed") -> GaussianMixturePredictive:
     """MC dropout as in Gal & Ghahramani's UCI experiments; the mixture of ``n_samples`` Gaussians.
 
     Parameters
@@ -108,7 +116,8 @@ def mc_dropout(x, y, *, seed, p=0.05, tau=10.0, hidden=50, n_hidden=1, input_dro
     p : float, default 0.05
         Dropout (drop) probability, in ``[0, 1)``.
     tau : float, default 10.0
-        Model precision in standardised units of y (the noise sd is ``tau ** -0.5``).
+        Model precision in standardised units of y (the noise sd is ``tau ** -0.5``);
+        unused with ``noise="heteroscedastic"``.
     hidden, n_hidden : int
         Width and number of hidden layers (Gal: 50 and 1).
     input_dropout : bool, default True
@@ -119,11 +128,16 @@ def mc_dropout(x, y, *, seed, p=0.05, tau=10.0, hidden=50, n_hidden=1, input_dro
         Prior length-scale of the weight decay.
     n_samples : int, default 10000
         Stochastic forward passes ``T`` at prediction.
+    noise : {"fixed", "heteroscedastic"}, default "fixed"
+        ``"fixed"``: Gal's homoscedastic model with precision ``tau``;
+        ``"heteroscedastic"``: the network also predicts a log-variance and is
+        trained by the Gaussian NLL (Kendall & Gal 2017), each pass
+        contributing ``N(mu_t(x), sigma_t(x)^2)``.
 
     Returns
     -------
     GaussianMixturePredictive
-        Components ``(N, 1, T)``: means of the ``T`` passes, sd ``tau ** -0.5``.
+        Components ``(N, 1, T)``: the means and sds of the ``T`` passes.
 
     Raises
     ------
@@ -132,20 +146,21 @@ def mc_dropout(x, y, *, seed, p=0.05, tau=10.0, hidden=50, n_hidden=1, input_dro
     """
     tau = positive_float(tau, "tau")
     n_samples = positive_int(n_samples, "n_samples")
+    if noise not in ("fixed", "heteroscedastic"):
+        raise ValueError(f"noise must be 'fixed' or 'heteroscedastic'; got {noise!r}.")
     seeds.seed_torch(seeds.derive("uci", "mc_dropout", "init", seed))
     model = dpd.MCDropoutMLP(x.shape[1], hidden, p, n_hidden=n_hidden, input_dropout=input_dropout,
-                             noise_sigma=tau ** -0.5)
+                             noise=noise, noise_sigma=tau ** -0.5)
     xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
     dpd.fit_mc_dropout(model, xt, yt, tau=tau, length_scale=length_scale, p=p, epochs=epochs,
                        batch_size=batch_size, lr=lr, seed=seeds.derive("uci", "mc_dropout", "fit", seed),
                        progress=False)
     model.eval()
-    sd = tau ** -0.5
     mask_seed = seeds.derive("uci", "mc_dropout", "masks", seed)
 
     def components(xq):
-        mu = _mc_means(model, xq, n_samples, mask_seed)[:, None, :]
-        return mu, np.full_like(mu, sd)
+        mu, sd = _mc_passes(model, xq, n_samples, mask_seed)
+        return mu[:, None, :], sd[:, None, :]
 
     return GaussianMixturePredictive(components)
 
