@@ -69,7 +69,7 @@ def grade_task(
     FileNotFoundError
         If the course root is not visible on this worker.
     """
-    from .course import _env
+    from .nbgrader_cli import nbgrader_env
     from .worker import fingerprint, grade_one, load_config, read_ledger, serialise_gradebook
 
     course = Path(root)
@@ -90,7 +90,7 @@ def grade_task(
         from nbgrader.apps import NbGraderAPI
 
         if not _APIS:
-            os.environ.update(_env())  # once per worker: nbgrader runs `alembic` by name
+            os.environ.update(nbgrader_env())  # once per worker: nbgrader runs `alembic` by name
 
         if db_url.startswith("sqlite"):
             serialise_gradebook(course / "autograded" / ".ledger" / "gradebook.lock")
@@ -147,11 +147,9 @@ def autograde_on_cluster(
                     "postgresql://user:password@host/db (or set DEEPPROB_DB_URL); SQLite takes one machine's writers only"
                 )
         # the students first, by one writer: the tasks then only add submissions
-        from nbgrader.api import Gradebook
+        from .gradebook import add_students
 
-        with Gradebook(db_url) as gb:
-            for student in students:
-                gb.update_or_create_student(student)
+        add_students(db_url, students)
         batch = uuid.uuid4().hex
         futures = {
             client.submit(grade_task, str(root), assignment, s, db_url, timeout, batch,
