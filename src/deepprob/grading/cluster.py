@@ -69,8 +69,9 @@ def grade_task(
     FileNotFoundError
         If the course root is not visible on this worker.
     """
+    from .gradebook_lock import serialised
     from .nbgrader_cli import nbgrader_env
-    from .worker import fingerprint, grade_one, load_config, read_ledger, serialise_gradebook
+    from .worker import fingerprint, grade_one, load_config, read_ledger
 
     course = Path(root)
     if not (course / "nbgrader_config.py").is_file():
@@ -92,9 +93,8 @@ def grade_task(
         if not _APIS:
             os.environ.update(nbgrader_env())  # once per worker: nbgrader runs `alembic` by name
 
-        if db_url.startswith("sqlite"):
-            serialise_gradebook(course / "autograded" / ".ledger" / "gradebook.lock")
-        api = _APIS[key] = NbGraderAPI(config=load_config(course, db_url, timeout))
+        url = serialised(db_url, course / "autograded" / ".ledger" / "gradebook.lock")
+        api = _APIS[key] = NbGraderAPI(config=load_config(course, url, timeout))
     out = grade_one(api, course, assignment, student, batch=batch)
     return {**out, "worker": where, "skipped": False}
 

@@ -2,7 +2,8 @@
 
 Everything goes through ``nbgrader.api.Gradebook``, nbgrader's own database API
 (not a way of running nbgrader's steps, which :mod:`deepprob.grading.nbgrader_cli`
-does).
+does); parallel writers to SQLite take turns through
+:mod:`deepprob.grading.gradebook_lock`.
 """
 from __future__ import annotations
 
