@@ -19,7 +19,7 @@ What a cluster needs:
   a worker grades one notebook at a time, in its course folder.
 
 A task that runs twice (its worker died after grading but before reporting)
-finds its ledger record (:mod:`deepprob.grading.worker`) matching the
+finds its ledger record (:mod:`deepprob.grading.ledger`) matching the
 submission and returns without grading again; a task whose worker died while
 grading runs again from the start (nbgrader replaces the half-made submission),
 so every student is graded and recorded once in the gradebook.
@@ -71,7 +71,8 @@ def grade_task(
     """
     from .gradebook_lock import serialised
     from .nbgrader_cli import nbgrader_env
-    from .worker import fingerprint, grade_one, load_config, read_ledger
+    from .ledger import fingerprint, read_ledger
+    from .worker import grade_one, load_config
 
     course = Path(root)
     if not (course / "nbgrader_config.py").is_file():

@@ -7,8 +7,9 @@ zips, a summary per student, keeping going when one submission is broken, and
 never regrading what did not change. The jobs it strings together live in their
 own modules: :mod:`~deepprob.grading.gradebook` (reads and the rows it adds),
 :mod:`~deepprob.grading.submissions` (the submitted folders),
-:mod:`~deepprob.grading.parallel` and :mod:`~deepprob.grading.cluster` (grading the
-changed submissions), :mod:`~deepprob.grading.worker` (one worker and its ledger).
+:mod:`~deepprob.grading.ledger` (what changed since the last grading),
+:mod:`~deepprob.grading.parallel` and :mod:`~deepprob.grading.cluster` (grading it),
+:mod:`~deepprob.grading.worker` (one worker).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from .feedback import offline_math
 from .gradebook import add_missing_submissions, default_db_url, has_assignment, submission_scores
+from .ledger import failed_last_time, to_grade
 from .nbgrader_cli import nbgrader
 from .parallel import autograde_parallel
 from .submissions import fix_notebook_names, submitted_students, unsafe_entries
@@ -141,8 +143,6 @@ def grade(
     ValueError
         If ``assignment`` is not one of the course's assignments, or ``jobs < 1``.
     """
-    from .worker import fingerprint, read_ledger
-
     root = Path(root).resolve()
     if assignment not in assignments(root):
         raise ValueError(f"unknown assignment {assignment!r}; choose one of {assignments(root)}")
@@ -166,25 +166,14 @@ def grade(
                 print(f"REFUSED {student}: {refused[student]} -- ask for a plain resubmission", file=sys.stderr)
     students_ok = [s for s in students if s not in refused]
     renamed = fix_notebook_names(root, assignment, students_ok)
-    todo = []
-    for student in students_ok:
-        record = read_ledger(root, assignment, student)
-        graded_nb = root / "autograded" / student / assignment / f"{assignment}.ipynb"
-        unchanged = record is not None and record.get("fingerprint") == fingerprint(
-            root / "submitted" / student / assignment
-        )
-        if force or not unchanged or (record.get("success") and not graded_nb.exists()):
-            todo.append(student)
+    todo = to_grade(root, assignment, students_ok, force)
     if scheduler is not None:
         from .cluster import autograde_on_cluster
 
         failed = autograde_on_cluster(root, assignment, todo, url, timeout, scheduler, quiet)
     else:
         failed = autograde_parallel(root, assignment, todo, jobs, url, timeout, quiet)
-    for student in students_ok:
-        record = read_ledger(root, assignment, student)
-        if record is not None and not record.get("success") and student not in failed:
-            failed.append(student)
+    failed += [s for s in failed_last_time(root, assignment, students_ok) if s not in failed]
     failed += [s for s in refused if s not in failed]
     if failed:  # no notebook, not JSON...: nbgrader records nothing; the student gets a 0
         add_missing_submissions(url, assignment, failed)

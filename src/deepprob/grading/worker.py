@@ -5,9 +5,8 @@ with its share of the students. A worker loads nbgrader once and autogrades its
 students one after the other (``NbGraderAPI.autograde``), so the start-up of
 nbgrader is paid once per worker, not per student. After each student it
 records the graded submission's fingerprint in the ledger
-(``autograded/.ledger/<assignment>/<student>.json``, written atomically): a
-worker killed halfway leaves every finished student recorded and the others
-not, so the next ``make grade`` regrades exactly those. The worker also writes each
+(:mod:`deepprob.grading.ledger`): a worker killed halfway leaves every finished
+student recorded and the others not, so the next ``make grade`` regrades exactly those. The worker also writes each
 graded student's feedback page (``generate_feedback``), so that this work is
 shared by the workers too.
 
@@ -21,43 +20,9 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["fingerprint", "ledger_path", "read_ledger", "write_ledger", "grade_one", "main"]
+from .ledger import fingerprint, write_ledger
 
-
-def fingerprint(folder: Path) -> str:
-    """SHA-256 of a submission folder: every file's relative path and bytes."""
-    import hashlib
-
-    h = hashlib.sha256()
-    folder = Path(folder)
-    if folder.is_dir():
-        for p in sorted(q for q in folder.rglob("*") if q.is_file()):
-            if ".ipynb_checkpoints" in p.parts:
-                continue
-            h.update(str(p.relative_to(folder)).encode() + b"\0")
-            h.update(p.read_bytes())
-            h.update(b"\0")
-    return h.hexdigest()
-
-
-def ledger_path(root: Path, assignment: str, student: str) -> Path:
-    """Where the last successful grading of a submission is recorded."""
-    return Path(root) / "autograded" / ".ledger" / assignment / f"{student}.json"
-
-
-def read_ledger(root: Path, assignment: str, student: str) -> dict | None:
-    try:
-        return json.loads(ledger_path(root, assignment, student).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def write_ledger(root: Path, assignment: str, student: str, record: dict) -> None:
-    path = ledger_path(root, assignment, student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)  # atomic: a kill leaves the old record or the new one
+__all__ = ["load_config", "grade_one", "main"]
 
 
 def load_config(root: Path, db_url: str, timeout: int | None = None):
