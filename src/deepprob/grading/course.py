@@ -23,7 +23,7 @@ from .gradebook import add_missing_submissions, default_db_url, has_assignment, 
 from .ledger import failed_last_time, to_grade
 from .nbgrader_cli import nbgrader
 from .parallel import autograde_parallel
-from .submissions import fix_notebook_names, submitted_students, unsafe_entries
+from .submissions import fix_notebook_names, refused_submissions, submitted_students, unsafe_entries
 
 __all__ = [
     "CourseResult", "assignments", "release", "grade", "print_summary", "submission_scores", "nbgrader",
@@ -157,13 +157,10 @@ def grade(
         nbgrader(root, "zip_collect", assignment, "--force", dbarg, quiet=quiet)
 
     students = submitted_students(root, assignment)
-    refused = {}
-    for student in students:
-        problems = unsafe_entries(root / "submitted" / student / assignment)
-        if problems:
-            refused[student] = "; ".join(problems[:5])
-            if not quiet:
-                print(f"REFUSED {student}: {refused[student]} -- ask for a plain resubmission", file=sys.stderr)
+    refused = refused_submissions(root, assignment, students)
+    if not quiet:
+        for student, reason in refused.items():
+            print(f"REFUSED {student}: {reason} -- ask for a plain resubmission", file=sys.stderr)
     students_ok = [s for s in students if s not in refused]
     renamed = fix_notebook_names(root, assignment, students_ok)
     todo = to_grade(root, assignment, students_ok, force)

@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["MAX_SUBMITTED_FILE_BYTES", "unsafe_entries", "submitted_students", "fix_notebook_names"]
+__all__ = ["MAX_SUBMITTED_FILE_BYTES", "unsafe_entries", "refused_submissions", "submitted_students", "fix_notebook_names"]
 
 #: largest file a submission may hold (bytes); a notebook with its figures is well below
 MAX_SUBMITTED_FILE_BYTES = 50 << 20
@@ -43,6 +43,16 @@ def unsafe_entries(folder: Path, max_bytes: int = MAX_SUBMITTED_FILE_BYTES) -> l
                 problems.append(f"{rel} is {st.st_size / 2**20:.0f} MiB (at most {max_bytes / 2**20:.0f} MiB)")
         dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
     return problems
+
+
+def refused_submissions(root: Path, assignment: str, students: list[str]) -> dict[str, str]:
+    """``student -> reason`` for the submissions with :func:`unsafe_entries` (the first five, joined)."""
+    refused = {}
+    for student in students:
+        problems = unsafe_entries(root / "submitted" / student / assignment)
+        if problems:
+            refused[student] = "; ".join(problems[:5])
+    return refused
 
 
 def submitted_students(root: Path, assignment: str) -> list[str]:
