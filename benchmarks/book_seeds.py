@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import jupytext
-import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 

@@ -34,9 +34,14 @@ from pathlib import Path
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks import report  # noqa: E402
 from deepprob import data, metrics, seeds  # noqa: E402
 from deepprob.torch import mdn  # noqa: E402
 
@@ -170,12 +175,6 @@ def summarise(runs):
     return rows
 
 
-def _fmt(v):
-    if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.6g}"
-    return v
-
-
 def write_csv(path, rows, runs, meta):
     """Write the summary rows at ``path``, the per-replicate runs beside it and the provenance.
 
@@ -194,47 +193,7 @@ def write_csv(path, rows, runs, meta):
     (derived from the base seed of the meta file), ``oracle_nll`` (the exact
     density's NLL on that test set) and the raw scores.
     """
-    import csv
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: _fmt(r[k]) for k in CSV_COLUMNS})
-    runs_path = path.with_name(path.stem + "_runs.csv")
-    with open(runs_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=RUN_COLUMNS)
-        writer.writeheader()
-        for r in runs:
-            writer.writerow({k: _fmt(r[k]) for k in RUN_COLUMNS})
-    Path(str(path) + ".meta.json").write_text(json.dumps({**meta, "columns": write_csv.__doc__}, indent=2) + "\n")
-    print(f"wrote {path} ({len(rows)} rows), {runs_path} ({len(runs)} runs) and {path}.meta.json", file=sys.stderr)
-
-
-def provenance(argv):
-    import datetime
-    import platform
-    import shlex
-    import subprocess
-
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "benchmarks"], cwd=root, capture_output=True,
-                                    text=True, timeout=10).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = None, None
-    return {
-        "command": shlex.join(["python", "benchmarks/mdn_bishop.py", *argv]),
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "nproc": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads(), "load_avg_at_end": list(os.getloadavg())},
-        "git_commit": commit,
-        "benchmarks_dir_modified": dirty,
-    }
+    report.write_results(path, rows, runs, meta, columns=CSV_COLUMNS, run_columns=RUN_COLUMNS, doc=write_csv.__doc__)
 
 
 def main(argv=None):
@@ -302,7 +261,8 @@ def main(argv=None):
           if m["gap_se"] > 0 else f"{m['method']} paired gap {m['gap_mean']:.3f} nats -> {verdict}")
     if args.csv:
         seconds = time.perf_counter() - start
-        meta = {**provenance(sys.argv[1:] if argv is None else list(argv)), "base_seed": base_seed,
+        meta = {**report.provenance("benchmarks/mdn_bishop.py", sys.argv[1:] if argv is None else list(argv),
+                                    torch_threads=torch.get_num_threads()), "base_seed": base_seed,
                 "n_seeds": args.seeds, "n_train": n_train, "n_test": args.n_test, "quick": args.quick,
                 "mdn_settings": {**fit_mdn.__kwdefaults__, **(QUICK if args.quick else {}), **overrides},
                 "oracle_nll": ORACLE, "target_gap": TARGET_GAP, "total_s": seconds}

@@ -69,6 +69,7 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from benchmarks import methods as registry  # noqa: E402
+from benchmarks import report  # noqa: E402
 from deepprob import data, metrics, seeds  # noqa: E402
 from deepprob.predictive import score  # noqa: E402  (NLL, 90% coverage, CRPS; 200 draws where not Gaussian)
 
@@ -297,12 +298,6 @@ def check_target(rows):
 
 
 # ------------------------------------------------------------------ CSV
-def _fmt(v):
-    if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.6g}"
-    return v
-
-
 def write_csv(path, rows, runs, meta):
     """Write the summary rows at ``path``, the per-replicate runs beside it and the provenance.
 
@@ -326,48 +321,7 @@ def write_csv(path, rows, runs, meta):
     scores; rows of one replicate share their training and test data across
     methods, so differences between methods can be paired.
     """
-    import csv
-    import json
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: _fmt(r[k]) for k in CSV_COLUMNS})
-    runs_path = path.with_name(path.stem + "_runs.csv")
-    with open(runs_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=RUN_COLUMNS)
-        writer.writeheader()
-        for r in runs:
-            writer.writerow({k: _fmt(r[k]) for k in RUN_COLUMNS})
-    Path(str(path) + ".meta.json").write_text(json.dumps({**meta, "columns": write_csv.__doc__}, indent=2) + "\n")
-    print(f"wrote {path} ({len(rows)} rows), {runs_path} ({len(runs)} runs) and {path}.meta.json", file=sys.stderr)
-
-
-def provenance(script, argv):
-    """Command, date, machine and git commit of this run (for the meta file)."""
-    import datetime
-    import platform
-    import shlex
-    import subprocess
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "benchmarks"], cwd=ROOT, capture_output=True,
-                                    text=True, timeout=10).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = None, None
-    return {
-        "command": shlex.join(["python", script, *argv]),
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "nproc": os.cpu_count(),
-                    "threads": os.environ.get("OMP_NUM_THREADS"), "load_avg_at_end": list(os.getloadavg())},
-        "git_commit": commit,
-        "benchmarks_dir_modified": dirty,
-    }
+    report.write_results(path, rows, runs, meta, columns=CSV_COLUMNS, run_columns=RUN_COLUMNS, doc=write_csv.__doc__)
 
 
 def main(argv=None):
@@ -412,7 +366,7 @@ def main(argv=None):
           f"total {seconds:.0f} s")
     if args.csv:
         argv_list = sys.argv[1:] if argv is None else list(argv)
-        meta = {**provenance("benchmarks/uncertainty.py", argv_list), "base_seed": base_seed,
+        meta = {**report.provenance("benchmarks/uncertainty.py", argv_list), "base_seed": base_seed,
                 "n_seeds": args.seeds, "n_test": args.n_test, "n_train": args.n_train, "budget": args.budget,
                 "jobs": args.jobs, "oracle_nll": data.HeteroscedasticSine.ORACLE_NLL,
                 "target": {"gap": TARGET_GAP, "coverage90": list(TARGET_COVERAGE), "met_on_means": met},

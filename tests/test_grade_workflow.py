@@ -312,7 +312,7 @@ def test_cluster_survives_a_killed_worker(root, tmp_path):
     from distributed import Client, LocalCluster
     from nbgrader.api import Gradebook
 
-    from deepprob.grading.worker import read_ledger
+    from deepprob.grading.ledger import read_ledger
 
     con, name, url = _pg_database()
     try:

@@ -74,96 +74,60 @@ CORRECT = [
     ),
 ]
 
+# The parts the prediction mistakes are written from: switching modes, drawing, and a
+# body that saves every module's flag, draws without gradients and puts the flags back.
+EVAL = "    model.eval()\n"
+DROPOUT_ON = (
+    "    for m in model.modules():\n"
+    "        if isinstance(m, nn.Dropout):\n"
+    "            m.train()\n"
+)
+DRAW = "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
+MOMENTS = "    return s.mean(0), s.std(0)"
+
+
+def restoring(switch: str, draw: str = DRAW, end: str = MOMENTS) -> str:
+    """A body that saves the flags, runs ``switch``, draws with ``draw`` under no_grad, restores the flags, ``end``."""
+    return (
+        "    flags = {m: m.training for m in model.modules()}\n" + switch
+        + "    with torch.no_grad():\n" + draw
+        + "    for m, f in flags.items():\n"
+        "        m.training = f\n" + end
+    )
+
+
 WRONG_PREDICT = [
     ("eval_switches_dropout_off", "model.eval(): dropout switched off at prediction",
-     "    model.eval()\n"
-     "    with torch.no_grad():\n"
-     "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
-     "    return s.mean(0), s.std(0)"),
+     EVAL + "    with torch.no_grad():\n" + DRAW + MOMENTS),
     ("train_everything", "model.train(): BatchNorm in train mode too (flags restored)",
-     "    flags = {m: m.training for m in model.modules()}\n"
-     "    model.train()\n"
-     "    with torch.no_grad():\n"
-     "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
-     "    for m, f in flags.items():\n"
-     "        m.training = f\n"
-     "    return s.mean(0), s.std(0)"),
+     restoring("    model.train()\n")),
     ("flags_not_restored", "dropout on, the rest in eval, flags never restored",
-     "    model.eval()\n"
-     "    for m in model.modules():\n"
-     "        if isinstance(m, nn.Dropout):\n"
-     "            m.train()\n"
-     "    with torch.no_grad():\n"
-     "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
-     "    return s.mean(0), s.std(0)"),
+     EVAL + DROPOUT_ON + "    with torch.no_grad():\n" + DRAW + MOMENTS),
     ("top_level_flag_only", "only the top-level flag restored with model.train(was_training)",
-     "    was = model.training\n"
-     "    model.eval()\n"
-     "    for m in model.modules():\n"
-     "        if isinstance(m, nn.Dropout):\n"
-     "            m.train()\n"
-     "    with torch.no_grad():\n"
-     "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
-     "    model.train(was)\n"
-     "    return s.mean(0), s.std(0)"),
+     "    was = model.training\n" + EVAL + DROPOUT_ON + "    with torch.no_grad():\n" + DRAW
+     + "    model.train(was)\n" + MOMENTS),
     ("only_dropout_switched", "dropout put in train mode, other modules left as they were",
-     "    flags = {m: m.training for m in model.modules()}\n"
-     "    for m in model.modules():\n"
-     "        if isinstance(m, nn.Dropout):\n"
-     "            m.train()\n"
-     "    with torch.no_grad():\n"
-     "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
-     "    for m, f in flags.items():\n"
-     "        m.training = f\n"
-     "    return s.mean(0), s.std(0)"),
+     restoring(DROPOUT_ON)),
     ("train_but_batchnorm", "model.train() with only BatchNorm1d put back in eval: RReLU stays random (issue #11)",
-     "    flags = {m: m.training for m in model.modules()}\n"
-     "    model.train()\n"
-     "    for m in model.modules():\n"
-     "        if isinstance(m, nn.BatchNorm1d):\n"
-     "            m.eval()\n"
-     "    with torch.no_grad():\n"
-     "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
-     "    for m, f in flags.items():\n"
-     "        m.training = f\n"
-     "    return s.mean(0), s.std(0, unbiased=False)"),
+     restoring(
+         "    model.train()\n"
+         "    for m in model.modules():\n"
+         "        if isinstance(m, nn.BatchNorm1d):\n"
+         "            m.eval()\n",
+         end="    return s.mean(0), s.std(0, unbiased=False)",
+     )),
     ("one_sample", "n_samples ignored: one stochastic pass",
-     "    flags = {m: m.training for m in model.modules()}\n"
-     "    model.eval()\n"
-     "    for m in model.modules():\n"
-     "        if isinstance(m, nn.Dropout):\n"
-     "            m.train()\n"
-     "    with torch.no_grad():\n"
-     "        out = model(x)\n"
-     "    for m, f in flags.items():\n"
-     "        m.training = f\n"
-     "    return out, torch.zeros_like(out)"),
+     restoring(EVAL + DROPOUT_ON, draw="        out = model(x)\n", end="    return out, torch.zeros_like(out)")),
     ("variance_not_std", "the variance returned instead of the standard deviation",
-     "    flags = {m: m.training for m in model.modules()}\n"
-     "    model.eval()\n"
-     "    for m in model.modules():\n"
-     "        if isinstance(m, nn.Dropout):\n"
-     "            m.train()\n"
-     "    with torch.no_grad():\n"
-     "        s = torch.stack([model(x) for _ in range(n_samples)])\n"
-     "    for m, f in flags.items():\n"
-     "        m.training = f\n"
-     "    return s.mean(0), s.var(0)"),
+     restoring(EVAL + DROPOUT_ON, end="    return s.mean(0), s.var(0)")),
     ("same_mask_every_pass", "the same dropout mask reused: the seed reset before each pass",
-     "    flags = {m: m.training for m in model.modules()}\n"
-     "    model.eval()\n"
-     "    for m in model.modules():\n"
-     "        if isinstance(m, nn.Dropout):\n"
-     "            m.train()\n"
-     "    outs = []\n"
-     "    with torch.no_grad():\n"
-     "        for _ in range(n_samples):\n"
-     "            torch.manual_seed(0)\n"
-     "            outs.append(model(x))\n"
-     "    for m, f in flags.items():\n"
-     "        m.training = f\n"
-     "    s = torch.stack(outs)\n"
-     "    return s.mean(0), s.std(0)"),
+     restoring(
+         EVAL + DROPOUT_ON + "    outs = []\n",
+         draw="        for _ in range(n_samples):\n"
+              "            torch.manual_seed(0)\n"
+              "            outs.append(model(x))\n",
+         end="    s = torch.stack(outs)\n" + MOMENTS,
+     )),
 ]
 
 WRONG_LOGLIK = [

@@ -13,7 +13,7 @@ _EXPORTS = {
     "assignments": "course",
     "grade": "course",
     "release": "course",
-    "submission_scores": "course",
+    "submission_scores": "gradebook",
     "Case": "harness",
     "mistakes": "harness",
     "robustness_cases": "harness",

@@ -19,7 +19,7 @@ What a cluster needs:
   a worker grades one notebook at a time, in its course folder.
 
 A task that runs twice (its worker died after grading but before reporting)
-finds its ledger record (:mod:`deepprob.grading.worker`) matching the
+finds its ledger record (:mod:`deepprob.grading.ledger`) matching the
 submission and returns without grading again; a task whose worker died while
 grading runs again from the start (nbgrader replaces the half-made submission),
 so every student is graded and recorded once in the gradebook.
@@ -69,8 +69,10 @@ def grade_task(
     FileNotFoundError
         If the course root is not visible on this worker.
     """
-    from .course import _env
-    from .worker import fingerprint, grade_one, load_config, read_ledger, serialise_gradebook
+    from .gradebook_lock import serialised
+    from .nbgrader_cli import nbgrader_env
+    from .ledger import fingerprint, read_ledger
+    from .worker import grade_one, load_config
 
     course = Path(root)
     if not (course / "nbgrader_config.py").is_file():
@@ -90,11 +92,10 @@ def grade_task(
         from nbgrader.apps import NbGraderAPI
 
         if not _APIS:
-            os.environ.update(_env())  # once per worker: nbgrader runs `alembic` by name
+            os.environ.update(nbgrader_env())  # once per worker: nbgrader runs `alembic` by name
 
-        if db_url.startswith("sqlite"):
-            serialise_gradebook(course / "autograded" / ".ledger" / "gradebook.lock")
-        api = _APIS[key] = NbGraderAPI(config=load_config(course, db_url, timeout))
+        url = serialised(db_url, course / "autograded" / ".ledger" / "gradebook.lock")
+        api = _APIS[key] = NbGraderAPI(config=load_config(course, url, timeout))
     out = grade_one(api, course, assignment, student, batch=batch)
     return {**out, "worker": where, "skipped": False}
 
@@ -147,11 +148,9 @@ def autograde_on_cluster(
                     "postgresql://user:password@host/db (or set DEEPPROB_DB_URL); SQLite takes one machine's writers only"
                 )
         # the students first, by one writer: the tasks then only add submissions
-        from nbgrader.api import Gradebook
+        from .gradebook import add_students
 
-        with Gradebook(db_url) as gb:
-            for student in students:
-                gb.update_or_create_student(student)
+        add_students(db_url, students)
         batch = uuid.uuid4().hex
         futures = {
             client.submit(grade_task, str(root), assignment, s, db_url, timeout, batch,

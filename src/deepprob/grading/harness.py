@@ -17,7 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-from .course import _db_url, nbgrader
+from .gradebook import default_db_url
+from .nbgrader_cli import nbgrader
 
 __all__ = ["Case", "mistakes", "robustness_cases", "solution_sources", "build_submission", "grade_cases", "CellScore"]
 
@@ -306,7 +307,7 @@ def _read_cell_scores(course: Path, assignment: str, names: list[str]) -> dict[s
     from nbgrader.api import Gradebook, MissingEntry
 
     out: dict[str, dict[str, CellScore]] = {}
-    with Gradebook(_db_url(course)) as gb:
+    with Gradebook(default_db_url(course)) as gb:
         for name in names:
             try:
                 nb = gb.find_submission_notebook(assignment, assignment, name)

@@ -5,111 +5,24 @@ with its share of the students. A worker loads nbgrader once and autogrades its
 students one after the other (``NbGraderAPI.autograde``), so the start-up of
 nbgrader is paid once per worker, not per student. After each student it
 records the graded submission's fingerprint in the ledger
-(``autograded/.ledger/<assignment>/<student>.json``, written atomically): a
-worker killed halfway leaves every finished student recorded and the others
-not, so the next ``make grade`` regrades exactly those. The worker also writes each
+(:mod:`deepprob.grading.ledger`): a worker killed halfway leaves every finished
+student recorded and the others not, so the next ``make grade`` regrades exactly those. The worker also writes each
 graded student's feedback page (``generate_feedback``), so that this work is
 shared by the workers too.
 
-SQLite allows one writer at a time and nbgrader does not retry on "database is
-locked". Workers therefore serialise their gradebook sessions with an
-exclusive file lock (:func:`serialise_gradebook`); nbgrader opens a gradebook
-only for short bookkeeping, never while a notebook executes, so kernels still
-run in parallel. PostgreSQL handles concurrent writers itself: no lock.
+Workers sharing a SQLite gradebook take turns at it through a file lock
+(:mod:`deepprob.grading.gradebook_lock`); PostgreSQL takes concurrent writers.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
 from pathlib import Path
 
-__all__ = ["serialise_gradebook", "fingerprint", "ledger_path", "read_ledger", "write_ledger", "grade_one", "main"]
+from .ledger import fingerprint, write_ledger
 
-
-def fingerprint(folder: Path) -> str:
-    """SHA-256 of a submission folder: every file's relative path and bytes."""
-    import hashlib
-
-    h = hashlib.sha256()
-    folder = Path(folder)
-    if folder.is_dir():
-        for p in sorted(q for q in folder.rglob("*") if q.is_file()):
-            if ".ipynb_checkpoints" in p.parts:
-                continue
-            h.update(str(p.relative_to(folder)).encode() + b"\0")
-            h.update(p.read_bytes())
-            h.update(b"\0")
-    return h.hexdigest()
-
-
-def ledger_path(root: Path, assignment: str, student: str) -> Path:
-    """Where the last successful grading of a submission is recorded."""
-    return Path(root) / "autograded" / ".ledger" / assignment / f"{student}.json"
-
-
-def read_ledger(root: Path, assignment: str, student: str) -> dict | None:
-    try:
-        return json.loads(ledger_path(root, assignment, student).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def write_ledger(root: Path, assignment: str, student: str, record: dict) -> None:
-    path = ledger_path(root, assignment, student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)  # atomic: a kill leaves the old record or the new one
-
-
-def serialise_gradebook(lock_file: Path) -> None:
-    """Make every ``nbgrader.api.Gradebook`` session of this process hold ``lock_file``.
-
-    The lock is taken when a gradebook is opened and released when it is
-    closed (re-entrant within the process).
-    """
-    from nbgrader import api
-
-    if getattr(api.Gradebook, "_deepprob_locked", False):
-        return
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_file, "a+")
-    state = {"depth": 0}
-    init, close = api.Gradebook.__init__, api.Gradebook.close
-
-    def acquire():
-        if state["depth"] == 0:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        state["depth"] += 1
-
-    def release():
-        state["depth"] -= 1
-        if state["depth"] == 0:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def locked_init(self, *args, **kwargs):
-        acquire()
-        self._deepprob_holds = True
-        try:
-            init(self, *args, **kwargs)
-        except BaseException:
-            self._deepprob_holds = False
-            release()
-            raise
-
-    def locked_close(self):
-        try:
-            close(self)
-        finally:
-            if getattr(self, "_deepprob_holds", False):
-                self._deepprob_holds = False
-                release()
-
-    api.Gradebook.__init__ = locked_init
-    api.Gradebook.close = locked_close
-    api.Gradebook._deepprob_locked = True
+__all__ = ["load_config", "grade_one", "main"]
 
 
 def load_config(root: Path, db_url: str, timeout: int | None = None):
@@ -146,11 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     os.chdir(root)
-    if args.db_url.startswith("sqlite"):
-        serialise_gradebook(root / "autograded" / ".ledger" / "gradebook.lock")
     from nbgrader.apps import NbGraderAPI
 
-    api = NbGraderAPI(config=load_config(root, args.db_url, args.timeout))
+    from .gradebook_lock import serialised
+
+    url = serialised(args.db_url, root / "autograded" / ".ledger" / "gradebook.lock")
+    api = NbGraderAPI(config=load_config(root, url, args.timeout))
     for student in args.students:
         print(json.dumps(grade_one(api, root, args.assignment, student)), flush=True)
     return 0

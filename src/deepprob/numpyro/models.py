@@ -141,12 +141,8 @@ def scaled_linear_regression(X, y=None, *, prior_scale: float = 10.0, noise_scal
     Returns
     -------
     jax.Array, shape (N,)
-        ``y`` (observed or sampled).
-
-    Raises
-    ------
-    ValueError
-        As :func:`linear_regression`.
+        The observed ``y``, or ``y`` drawn from the model when ``y`` is None;
+        bad input raises ``ValueError`` as in :func:`linear_regression`.
 
     Notes
     -----

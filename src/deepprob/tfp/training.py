@@ -46,7 +46,8 @@ def fit_bayes_by_backprop(model, x, y, *, noise_sigma, shuffle_seed, epochs=700,
     Returns
     -------
     list of float
-        The negative ELBO of each epoch (sum over its minibatches), in nats.
+        Per epoch, the sum of its ``M`` minibatch losses: one noisy estimate
+        of the negative ELBO of the whole data set, in nats.
 
     Raises
     ------

@@ -154,13 +154,8 @@ def _score(f: _Fn, mu, log_var, eps) -> tuple[torch.Tensor, torch.Tensor]:
     return g_mu.sum_to_size(r, *mu.shape), g_lv.sum_to_size(r, *log_var.shape)
 
 
-def pathwise_gradient(
-    f: _Fn,
-    mu: torch.Tensor,
-    log_var: torch.Tensor,
-    n_samples: int,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
+def pathwise_gradient(f: _Fn, mu: torch.Tensor, log_var: torch.Tensor, n_samples: int,
+                      generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Pathwise (reparameterization) estimate of :math:`\nabla_{\mu,\,\text{log\_var}}\mathbb E_q[f(z)]`.
 
     Draws :math:`\varepsilon_i\sim\mathcal N(0, I_D)`, forms
@@ -208,13 +203,8 @@ def pathwise_gradient(
     return g_mu[0], g_lv[0]
 
 
-def score_function_gradient(
-    f: _Fn,
-    mu: torch.Tensor,
-    log_var: torch.Tensor,
-    n_samples: int,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
+def score_function_gradient(f: _Fn, mu: torch.Tensor, log_var: torch.Tensor, n_samples: int,
+                            generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Score-function (REINFORCE) estimate of :math:`\nabla_{\mu,\,\text{log\_var}}\mathbb E_q[f(z)]`.
 
     .. math::
