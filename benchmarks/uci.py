@@ -50,8 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import uci_methods  # noqa: E402
-from benchmarks.uncertainty import provenance  # noqa: E402
+from benchmarks import report, uci_methods  # noqa: E402
 from deepprob import seeds, tabular  # noqa: E402
 
 DEFAULT_METHODS = ["mc_dropout", "deep_ensemble", "deep_ensemble_adv", "deep_ensemble_paper_lr", "heteroscedastic_nll",
@@ -158,38 +157,20 @@ def check_targets(rows):
     return verdicts
 
 
-def _fmt(v):
-    if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.6g}"
-    if isinstance(v, (dict, list)):
-        return json.dumps(v)
-    return v
+WRITE_DOC = """The summary (one row per data set and method): for each score ``m`` in ll (test log-likelihood,
+nats per point, original units), rmse and crps (units of y), coverage90 (central 90% interval) and fit_s
+(seconds per split, grid search included, one thread): ``m_mean``, ``m_se`` (sd / sqrt(n_splits)) and ``m_sd``
+over the splits; ``n_at_edge``: splits whose chosen hyper-parameters stayed at a grid edge. The runs CSV:
+one row per split, with ``params`` (the chosen hyper-parameters, JSON), ``at_edge`` (the axes at an edge,
+JSON), ``extensions`` and ``n_fits`` of the grid search, and the split and fit seeds."""
 
 
 def write_csv(path, rows, results, meta):
-    """The summary at ``path`` (one row per data set and method; ``m_mean``, ``m_se`` = sd / sqrt(n_splits),
-    ``m_sd`` over splits for ``m`` in ll (nats per point, original units), rmse and crps (units of y),
-    coverage90, fit_s (seconds per split, grid search included); ``n_at_edge``: splits whose chosen
-    hyper-parameters stayed at a grid edge), the per-split runs beside it (``params``: the chosen
-    hyper-parameters, JSON; ``at_edge``: the axes at an edge; seeds) and the provenance."""
-    import csv
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: _fmt(r[k]) for k in CSV_COLUMNS})
-    runs_path = path.with_name(path.stem + "_runs.csv")
-    with open(runs_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=RUN_COLUMNS)
-        writer.writeheader()
-        for (dname, key), result in results.items():
-            for r in result.runs:
-                writer.writerow({k: _fmt({"dataset": dname, "method": key, **r}[k]) for k in RUN_COLUMNS})
-    Path(str(path) + ".meta.json").write_text(json.dumps({**meta, "columns": write_csv.__doc__}, indent=2) + "\n")
-    print(f"wrote {path}, {runs_path} and {path}.meta.json", file=sys.stderr)
+    """The summary at ``path``, the per-split runs beside it and the provenance (:func:`benchmarks.report.write_results`)."""
+    runs = [{"dataset": dname, "method": key, **r, "params": json.dumps(r["params"]),
+             "at_edge": json.dumps(r["at_edge"])}
+            for (dname, key), result in results.items() for r in result.runs]
+    report.write_results(path, rows, runs, meta, columns=CSV_COLUMNS, run_columns=RUN_COLUMNS, doc=WRITE_DOC)
 
 
 def _versions():
@@ -227,7 +208,7 @@ def main(argv=None):
         return 0
     base_seed = seeds.base() if args.base_seed is None else args.base_seed
     # the commit the code runs from: taken before the run, which may last longer than the working tree stays put
-    started = provenance("benchmarks/uci.py", argv)
+    started = report.provenance("benchmarks/uci.py", argv)
     start = time.perf_counter()
     results = run(args.datasets, args.methods, args.splits, base_seed=base_seed, quick=args.quick,
                   progress=not args.no_progress)
