@@ -49,6 +49,7 @@ import numpy as np
 import torch
 
 from .. import seeds
+from .._docs import fill_doc
 from .._validation import positive_float, positive_int
 from ..tabular import GaussianMixturePredictive
 from . import dropout as dpd
@@ -65,6 +66,14 @@ __all__ = ["mc_dropout", "deep_ensemble", "heteroscedastic", "MC_DROPOUT_GRID", 
 MC_DROPOUT_GRID = {"p": [0.01, 0.05, 0.1], "tau": [10.0, 20.0, 40.0]}
 #: How far :func:`deepprob.tabular.select_on_grid` may extend the grid (p below 0.5).
 MC_DROPOUT_BOUNDS = {"p": (0.001, 0.5)}
+
+
+_TRAINING_DATA = """
+x : ndarray, shape (N, D)
+    Training inputs, standardised on the training split (:class:`deepprob.tabular.Standardiser`).
+y : ndarray, shape (N, 1)
+    Training targets, standardised likewise.
+"""
 
 
 def _mc_passes(model, x, n_samples, seed, chunk_rows=200_000):
@@ -100,6 +109,7 @@ def _mc_means(model, x, n_samples, seed, chunk_rows=200_000):
     return _mc_passes(model, x, n_samples, seed, chunk_rows)[0]
 
 
+@fill_doc(training_data=_TRAINING_DATA)
 def mc_dropout(x, y, *, seed, p=0.05, tau=10.0, hidden=50, n_hidden=1, input_dropout=True, epochs=400,
                batch_size=128, lr=1e-3, length_scale=1e-2, n_samples=10_000,
                noise="fixed") -> GaussianMixturePredictive:
@@ -107,10 +117,7 @@ def mc_dropout(x, y, *, seed, p=0.05, tau=10.0, hidden=50, n_hidden=1, input_dro
 
     Parameters
     ----------
-    x : ndarray, shape (N, D)
-        Standardised training inputs.
-    y : ndarray, shape (N, 1)
-        Standardised training targets.
+    %(training_data)s
     seed : int
         Derives the initialisation, data-order and mask seeds.
     p : float, default 0.05
@@ -204,16 +211,14 @@ def _members_predictive(models):
     return GaussianMixturePredictive(components)
 
 
+@fill_doc(training_data=_TRAINING_DATA)
 def deep_ensemble(x, y, *, seed, n_members=5, hidden=50, epochs=40, batch_size=100, lr=0.1, min_scale=1e-6,
                   adversarial=False, eps=0.01, loss="nll", beta=0.5) -> GaussianMixturePredictive:
     """A deep ensemble (Lakshminarayanan et al. 2017) of heteroscedastic ReLU networks; their equal mixture.
 
     Parameters
     ----------
-    x : ndarray, shape (N, D)
-        Standardised training inputs.
-    y : ndarray, shape (N, 1)
-        Standardised training targets.
+    %(training_data)s
     seed : int
         Derives each member's seeds (:func:`deepprob.seeds.derive_many`).
     n_members : int, default 5
