@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
+from test_book_prose import code_cells as prose_code_cells
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 SNIPPETS = BOOK / "snippets"
@@ -91,27 +91,8 @@ def tab_sets(text: str) -> list[dict]:
 
 
 def code_cells(lines: list[str]) -> list[tuple[dict, str]]:
-    """(metadata, source) of every code cell in ``lines``, metadata read as myst-nb reads it."""
-    cells = []
-    i = 0
-    while i < len(lines):
-        fence = _CODE_CELL.match(lines[i])
-        if not fence:
-            i += 1
-            continue
-        mark, j, metadata = fence.group(1), i + 1, {}
-        if j < len(lines) and lines[j].strip() == "---":
-            end = next(k for k in range(j + 1, len(lines)) if lines[k].strip() == "---")
-            metadata = yaml.safe_load("\n".join(lines[j + 1:end])) or {}
-            j = end + 1
-        else:
-            while j < len(lines) and (option := re.match(r"^:([\w-]+):\s*(.*)$", lines[j])):
-                metadata[option.group(1)] = yaml.safe_load(option.group(2)) if option.group(2) else None
-                j += 1
-        end = next(k for k in range(j, len(lines)) if lines[k].strip() == mark)
-        cells.append((metadata, "\n".join(lines[j:end])))
-        i = end + 1
-    return cells
+    """(metadata, source) of every code cell in ``lines``: the parser of ``test_book_prose``."""
+    return [(metadata, "\n".join(source)) for _, metadata, source in prose_code_cells("\n".join(lines))]
 
 
 def _tags(metadata: dict) -> list[str]:
