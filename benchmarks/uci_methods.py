@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from deepprob.torch.tabular import MC_DROPOUT_BOUNDS, MC_DROPOUT_GRID, deep_ensemble, heteroscedastic, mc_dropout
+from deepprob.torch.tabular import (MC_DROPOUT_BOUNDS, MC_DROPOUT_GRID, bayes_by_backprop, deep_ensemble, heteroscedastic,
+                                    mc_dropout)
 
 __all__ = ["MethodSpec", "SPECS", "TABULAR_LR"]
 
@@ -40,6 +41,9 @@ SPECS = {
     "mc_dropout": MethodSpec(
         "MC dropout (Gal 2016)", mc_dropout, grid=MC_DROPOUT_GRID, bounds=MC_DROPOUT_BOUNDS,
         quick={"epochs": 20, "n_samples": 200}, reference="gal"),
+    "mc_dropout_4000": MethodSpec(
+        "MC dropout (Gal 2016), 4000 epochs", mc_dropout, params={"epochs": 4000}, grid=MC_DROPOUT_GRID,
+        bounds=MC_DROPOUT_BOUNDS, quick={"epochs": 20, "n_samples": 200}, reference="gal"),
     "mc_dropout_het": MethodSpec(
         "MC dropout, learnt noise (Kendall & Gal 2017)", mc_dropout, params={"noise": "heteroscedastic"},
         grid={"p": MC_DROPOUT_GRID["p"]}, bounds=MC_DROPOUT_BOUNDS, quick={"epochs": 20, "n_samples": 200}),
@@ -56,6 +60,9 @@ SPECS = {
         "Deep Ensembles, 5, lr & epochs on validation", deep_ensemble,
         grid={"lr": [0.003, 0.01, 0.03], "epochs": [40, 100]}, bounds={"lr": (1e-4, 0.1), "epochs": (10, 1000)},
         quick={"n_members": 2}, reference="ensemble"),
+    "bayes_by_backprop": MethodSpec(
+        "Bayes by Backprop (VI, 1x50, learnt noise)", bayes_by_backprop, quick={"epochs": 5, "n_samples": 50},
+        reference="vi"),
     "heteroscedastic_nll": MethodSpec(
         "heteroscedastic net, NLL (lr 0.01)", heteroscedastic, params={"lr": TABULAR_LR}, quick={"epochs": 5}),
     "heteroscedastic_beta": MethodSpec(

@@ -90,3 +90,21 @@ def test_deep_ensemble_members_and_scores(kwargs):
     assert one.components(x)[0].shape == (120, 1, 1)
     with pytest.raises(ValueError, match="loss"):
         tt.deep_ensemble(x, y, seed=0, loss="mse")
+
+
+@pytest.mark.parametrize("noise", ["learned", "heteroscedastic"])
+def test_bayes_by_backprop_mixes_weight_draws_and_learns(noise):
+    x, y = toy()
+    pred = tt.bayes_by_backprop(x, y, seed=0, epochs=60, batch_size=32, n_samples=40, noise=noise)
+    again = tt.bayes_by_backprop(x, y, seed=0, epochs=60, batch_size=32, n_samples=40, noise=noise)
+    mu, sd = pred.components(x)
+    assert mu.shape == sd.shape == (120, 1, 40) and np.all(sd > 0)
+    assert mu.std(axis=-1).min() > 0                             # weight uncertainty: the draws differ
+    if noise == "learned":
+        np.testing.assert_allclose(sd, np.broadcast_to(sd[:1, :, :1], sd.shape))  # one noise sd for every point and draw
+    np.testing.assert_array_equal(pred.log_prob(x, y), again.log_prob(x, y))
+    scaler = tabular.Standardiser(np.zeros(3), np.ones(3), 0.0, 1.0)
+    scores = tabular.score_predictive(pred, x, y, scaler)
+    assert scores["rmse"] < 0.7                                   # it learnt the linear signal (sd of y is 1)
+    with pytest.raises(ValueError, match="noise"):
+        tt.bayes_by_backprop(x, y, seed=0, noise="fixed")

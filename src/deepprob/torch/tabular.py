@@ -29,6 +29,14 @@ keyword defaults are the paper's setting::
   100, Adam with learning rate 0.1; optional adversarial training by the fast
   gradient sign method with ``eps = 0.01`` times each input's range. The
   predictive is the equal mixture of the members' Gaussians.
+* :func:`bayes_by_backprop` -- mean-field Gaussian variational inference of
+  the weights by the reparameterised minibatch ELBO (Blundell et al. 2015
+  [BCKW2015]_, the "VI" row of Gal's and Hernández-Lobato & Adams' tables,
+  after Graves 2011): the 1 x 50 ReLU network of :class:`~deepprob.torch.layers.BayesianMLP`,
+  prior ``N(0, 1)`` on every weight, one learnt noise sd (type-II maximum
+  likelihood), minibatch KL weight ``1/M`` (their eq. 8 with ``pi_i = 1/M``),
+  and the MC dropout schedule above (400 epochs, batch 128) with Adam at
+  1e-2; the predictive is the mixture of ``T = 1000`` weight draws.
 * :func:`heteroscedastic` -- one such network (Nix & Weigend 1994), trained
   by the Gaussian NLL or the beta-NLL (Seitzer et al. 2022, ``beta = 0.5``).
 
@@ -40,6 +48,8 @@ trained through :func:`deepprob.torch.training.fit`.
 References
 ----------
 .. [GalCode] Y. Gal, github.com/yaringal/DropoutUncertaintyExps (2016-2018).
+.. [BCKW2015] C. Blundell, J. Cornebise, K. Kavukcuoglu and D. Wierstra,
+   "Weight uncertainty in neural networks", ICML 2015.
 .. [LPB2017] B. Lakshminarayanan, A. Pritzel and C. Blundell, "Simple and
    scalable predictive uncertainty estimation using deep ensembles", NeurIPS 2017.
 """
@@ -53,10 +63,11 @@ from .._docs import fill_doc
 from .._validation import positive_float, positive_int
 from ..tabular import GaussianMixturePredictive
 from . import dropout as dpd
+from . import layers as dpl
 from .models import HeteroscedasticMLP, beta_nll
 from .training import fit
 
-__all__ = ["mc_dropout", "deep_ensemble", "heteroscedastic", "MC_DROPOUT_GRID", "MC_DROPOUT_BOUNDS"]
+__all__ = ["mc_dropout", "deep_ensemble", "bayes_by_backprop", "heteroscedastic", "MC_DROPOUT_GRID", "MC_DROPOUT_BOUNDS"]
 
 #: Three of Gal's dropout rates (his ``dropout_rates.txt``: 0.005, 0.01, 0.05, 0.1) and precisions in
 #: standardised units around Boston's ``tau_values.txt`` (0.16 per ($1000)^2 times a variance of y of
@@ -254,6 +265,65 @@ def deep_ensemble(x, y, *, seed, n_members=5, hidden=50, epochs=40, batch_size=1
                             batch_size=batch_size, lr=lr, min_scale=min_scale, adversarial=adversarial, eps=eps)
               for s in member_seeds]
     return _members_predictive(models)
+
+
+@fill_doc(training_data=_TRAINING_DATA)
+def bayes_by_backprop(x, y, *, seed, hidden=50, epochs=400, batch_size=128, lr=1e-2, prior_sigma=1.0,
+                      noise="learned", rho_init=-5.0, kl_scheme="uniform",
+                      n_samples=1000) -> GaussianMixturePredictive:
+    """Bayes by Backprop (Blundell et al. 2015): mean-field Gaussian q(w), trained on the minibatch ELBO.
+
+    Parameters
+    ----------
+    %(training_data)s
+    seed : int
+        Derives the initialisation, the training noise and the prediction draws.
+    hidden : int or sequence of int, default 50
+        Hidden widths of the :class:`~deepprob.torch.layers.BayesianMLP` (ReLU).
+    epochs, batch_size, lr : int, int, float
+        Adam's schedule (400, 128, 1e-2).
+    prior_sigma : float, default 1.0
+        Prior sd of every weight and bias, ``p(w) = N(0, prior_sigma^2)``.
+    noise : {"learned", "heteroscedastic"}, default "learned"
+        One noise sd for all inputs (a point estimate) or an input-dependent one.
+    rho_init : float, default -5.0
+        Initial ``rho`` of the variational sds, ``sigma = softplus(rho)``.
+    kl_scheme : {"uniform", "blundell"}, default "uniform"
+        Minibatch KL weights (:func:`~deepprob.torch.layers.minibatch_kl_weights`).
+    n_samples : int, default 1000
+        Weight draws ``T`` of the predictive mixture.
+
+    Returns
+    -------
+    GaussianMixturePredictive
+        Components ``(N, 1, T)``: each draw's mean and noise sd.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``noise`` or out-of-range settings.
+    """
+    if noise not in ("learned", "heteroscedastic"):
+        raise ValueError(f"noise must be 'learned' or 'heteroscedastic'; got {noise!r}.")
+    n_samples = positive_int(n_samples, "n_samples")
+    seeds.seed_torch(seeds.derive("uci", "bbb", "init", seed))
+    model = dpl.BayesianMLP(x.shape[1], hidden, 1, prior_sigma=positive_float(prior_sigma, "prior_sigma"),
+                            activation=torch.relu, noise=noise, noise_sigma=0.5 if noise == "learned" else None,
+                            rho_init=rho_init)
+    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
+    dpl.fit_bayes_by_backprop(model, xt, yt, epochs=epochs, batch_size=batch_size, lr=lr, kl_scheme=kl_scheme,
+                              seed=seeds.derive("uci", "bbb", "fit", seed), progress=False)
+    draw_seed = seeds.derive("uci", "bbb", "draws", seed)
+
+    def components(xq):
+        # each draw is one network w_t ~ q shared by all points: the posterior predictive's mixture
+        with seeds.torch_seeded(draw_seed), torch.no_grad():
+            dists = [model(torch.as_tensor(xq, dtype=torch.float32)) for _ in range(n_samples)]
+        mu = torch.stack([d.loc for d in dists], dim=-1).double().numpy()
+        sd = torch.stack([d.scale for d in dists], dim=-1).double().numpy()
+        return mu, sd
+
+    return GaussianMixturePredictive(components)
 
 
 def heteroscedastic(x, y, *, seed, loss="nll", beta=0.5, hidden=50, epochs=40, batch_size=100, lr=0.1,
