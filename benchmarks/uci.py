@@ -61,19 +61,6 @@ QUICK_GRID = {"mc_dropout": {"p": [0.01, 0.1], "tau": [5.0, 20.0]}, "mc_dropout_
 TARGETS = {("boston", "mc_dropout"): -2.46, ("boston", "mc_dropout_4000"): -2.46, ("boston", "deep_ensemble"): -2.41, ("boston", "deep_ensemble_adv"): -2.41,
            ("boston", "deep_ensemble_tuned"): -2.41}
 
-#: Published rows, Boston housing (20 splits of the UCI file, 13 covariates): (source, method, LL, RMSE).
-#: "±" as printed in the papers. Gal's code prints np.std over the splits (its log files read
-#: "lls -2.68 +- 0.60"), so the dropout and ensemble rows look like standard deviations over splits;
-#: PBP's and VI's are standard errors (Hernández-Lobato & Adams 2015).
-REFERENCES = {
-    "boston": [
-        ("Gal & Ghahramani 2016, Table 1", "MC dropout (40 epochs, BO)", (-2.46, 0.25), (2.97, 0.85)),
-        ("Gal's repository, readme (updated)", "MC dropout (400 epochs, grid)", (-2.39, 0.20), (2.80, 0.84)),
-        ("Lakshminarayanan et al. 2017, Table 1", "Deep Ensembles (5, adversarial)", (-2.41, 0.25), (3.28, 1.00)),
-        ("Hernández-Lobato & Adams 2015, in both", "PBP", (-2.57, 0.09), (3.01, 0.18)),
-        ("Gal & Ghahramani 2016, Table 1", "VI (Graves 2011)", (-2.90, 0.07), (4.32, 0.29)),
-    ],
-}
 #: Data sets that are variants of another use its splits (paired comparison): the same rows, fewer columns.
 SPLIT_KEY = {"boston_no_black": "boston"}
 SCORES = tabular.SCORES
@@ -138,7 +125,8 @@ def print_table(rows, n_splits):
                   f"{_pm(r['coverage90_mean'], r['coverage90_se'])} {_pm(r['crps_mean'], r['crps_se'])} "
                   f"{_pm(r['fit_s_mean'], r['fit_s_se'], 1)} {r['n_at_edge']:>2d}/{r['n_splits']}")
         base = dname.split("_")[0] if dname.startswith("boston") else dname
-        for source, method, (ll, ll_pm), (rmse, rmse_pm) in REFERENCES.get(base, []):
+        for ref in tabular.PUBLISHED.get(base, ()):
+            source, method, (ll, ll_pm), (rmse, rmse_pm) = ref.source, ref.method, ref.ll, ref.rmse
             print(f"{'  published':16s} {method:42s} {_pm(ll, ll_pm)} {_pm(rmse, rmse_pm)} {'':15s} {'':15s} "
                   f"{'':15s}      [{source}]")
 

@@ -254,3 +254,11 @@ def test_loaders_ship_offline(name, shape):
 def test_boston_target_is_medv_in_thousands():
     x, y = tabular.load_boston()
     assert y.min() == 5.0 and y.max() == 50.0 and y.mean() == pytest.approx(22.53, abs=0.01)
+
+
+def test_published_rows_name_their_data_set_and_spread():
+    assert set(tabular.PUBLISHED) <= set(tabular.DATASETS)
+    for rows in tabular.PUBLISHED.values():
+        for row in rows:
+            assert row.spread in ("sd", "se") and row.source and row.method
+            assert row.ll[0] < 0 < row.ll[1] and 0 < row.rmse[1] < row.rmse[0]
