@@ -171,10 +171,12 @@ def run_all(method_names, sizes, n_seeds, base_seed, *, n_test=N_TEST, budget=1.
 
     from tqdm import tqdm
 
+    applies = {name: registry.load_all()[name].datasets for name in method_names}
     tasks = [("toy", m, n, r, base_seed, n_test, budget) for n in sizes for m in method_names
-             for r in range(n_seeds)]
+             for r in range(n_seeds) if "vink_toy" in applies[m]]
     if motorcycle:
-        tasks += [("moto", m, r, base_seed, budget) for m in method_names for r in range(n_seeds)]
+        tasks += [("moto", m, r, base_seed, budget) for m in method_names for r in range(n_seeds)
+                  if "motorcycle" in applies[m]]
     settings = {"base_seed": base_seed, "n_test": n_test, "budget": budget}
     wanted = {_task_key(t) for t in tasks}
     runs = []

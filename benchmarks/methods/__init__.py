@@ -64,18 +64,28 @@ class Method:
     chapter: int | None = None
     cost: float = 1.0
     module: str = ""
+    datasets: tuple[str, ...] = ("vink_toy", "motorcycle")
 
 
 METHODS: dict[str, Method] = {}
 
 
-def register(name: str, *, chapter: int | None = None, cost: float = 1.0):
-    """Decorator: add ``fit`` to :data:`METHODS` under ``name`` (unique)."""
+def register(name: str, *, chapter: int | None = None, cost: float = 1.0,
+             datasets: tuple[str, ...] = ("vink_toy", "motorcycle")):
+    """Decorator: add ``fit`` to :data:`METHODS` under ``name`` (unique).
+
+    ``datasets`` are the data sets the method applies to (default both): a method
+    that uses what is known of one problem (e.g. the period of Vink's toy) names
+    only that one, and the driver does not run it on the others.
+    """
+    unknown = set(datasets) - {"vink_toy", "motorcycle"}
+    if unknown or not datasets:
+        raise ValueError(f"datasets must be a non-empty subset of ('vink_toy', 'motorcycle'); got {datasets!r}.")
 
     def decorate(fit):
         if name in METHODS:
             raise ValueError(f"a method named {name!r} is already registered (by {METHODS[name].module}).")
-        METHODS[name] = Method(name, fit, chapter, float(cost), fit.__module__)
+        METHODS[name] = Method(name, fit, chapter, float(cost), fit.__module__, tuple(datasets))
         return fit
 
     return decorate
