@@ -65,6 +65,7 @@ def check_summary(path, *, n_seeds, expected_rows, no_gap=()):
 
 
 TORCH_METHODS = ["MLE (Gaussian NLL)", "ensemble of 5, beta-NLL + early stopping", "MDN (K = 3)"]
+TOY_ONLY = "ensemble of 5, beta-NLL, sin/cos features (period known)"
 TINY = ["--n-train", "30", "--seeds", "2", "--n-test", "300", "--budget", "0.005", "--no-progress"]
 
 
@@ -75,6 +76,22 @@ def test_uncertainty_benchmark_tiny(tmp_path):
     rows = check_summary(out, n_seeds=2, expected_rows=2 * len(TORCH_METHODS), no_gap=("motorcycle",))
     assert {r["dataset"] for r in rows} == {"vink_toy", "motorcycle"}
     assert {r["method"] for r in rows} == set(TORCH_METHODS)
+
+
+def test_a_method_for_one_data_set_is_not_run_on_the_other(tmp_path):
+    """The ensemble told the period of Vink's toy has rows for the toy only, not for the motorcycle data."""
+    out = tmp_path / "uncertainty.csv"
+    run_script(["benchmarks/uncertainty.py", "--methods", TOY_ONLY, "MLE (Gaussian NLL)", *TINY, "--csv", str(out)])
+    rows = check_summary(out, n_seeds=2, expected_rows=3, no_gap=("motorcycle",))
+    assert {(r["dataset"], r["method"]) for r in rows} == {
+        ("vink_toy", TOY_ONLY), ("vink_toy", "MLE (Gaussian NLL)"), ("motorcycle", "MLE (Gaussian NLL)")}
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.methods import register
+    finally:
+        sys.path.remove(str(ROOT))
+    with pytest.raises(ValueError, match="datasets"):
+        register("a method for no data", datasets=("boston",))
 
 
 @pytest.mark.slow

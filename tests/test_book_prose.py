@@ -166,3 +166,11 @@ def test_the_check_finds_a_long_cell():
     assert shown_long_cells(in_yaml) == []
     short = "```{code-cell} ipython3\n:fig-alt: \"A plot: two curves.\"\n" + "\n".join(f"y = {i}" for i in range(30)) + "\n```\n"
     assert shown_long_cells(short) == []
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_no_placeholder_reaches_the_reader(chapter):
+    """A section the reader sees is written: no TODO, FIXME, XXX or TBD left in a chapter's prose."""
+    left = [(number, line.strip()) for number, line in prose_lines(chapter.read_text())
+            if re.search(r"\b(TODO|FIXME|XXX|TBD)\b", line)]
+    assert not left, f"{chapter.name}: placeholders in the prose {left}"
