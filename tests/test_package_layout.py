@@ -22,6 +22,7 @@ def _loaded_after(statement: str) -> set[str]:
         ("from deepprob import data, metrics, plotting", set(WATCHED)),
         ("from deepprob import predictive", set(WATCHED)),
         ("from deepprob import tabular", set(WATCHED)),
+        ("from deepprob import results", set(WATCHED)),
         ("from deepprob import torch", {"tensorflow", "jax", "numpyro", "deepprob.tfp", "deepprob.numpyro"}),
         # TensorFlow itself imports jax when jax is installed; deepprob.tfp must not add numpyro or torch.
         ("from deepprob import tfp", {"torch", "numpyro", "deepprob.torch", "deepprob.numpyro"}),
