@@ -53,8 +53,8 @@ if str(ROOT) not in sys.path:
 from benchmarks import report, uci_methods  # noqa: E402
 from deepprob import seeds, tabular  # noqa: E402
 
-DEFAULT_METHODS = ["mc_dropout", "deep_ensemble", "deep_ensemble_adv", "deep_ensemble_paper_lr", "heteroscedastic_nll",
-                   "heteroscedastic_beta"]
+DEFAULT_METHODS = ["mc_dropout", "mc_dropout_het", "deep_ensemble", "deep_ensemble_adv", "deep_ensemble_paper_lr",
+                   "bayes_by_backprop", "heteroscedastic_nll", "heteroscedastic_beta"]
 DEFAULT_DATASETS = ["boston"]
 QUICK_GRID = {"mc_dropout": {"p": [0.01, 0.1], "tau": [5.0, 20.0]}, "mc_dropout_het": {"p": [0.01, 0.1]}, "deep_ensemble_tuned": {"lr": [0.01], "epochs": [3, 5]}}
 # COURSE.md §6, issue 14: the published figures; every Deep Ensembles row is held to the paper's -2.41
