@@ -397,26 +397,20 @@ class Agent:
             names = [k for k, p in named.items() if p.requires_grad]
             return {"__dict__": {k: self.encode(g) for k, g in zip(names, grads)}}
         if action == "fit":
-            import copy
+            # the course's one training loop (deepprob.torch.training.fit): full batch, one Adam step per
+            # epoch; with validation data, EarlyStopping checks every `eval_every` steps (in eval mode)
+            # and never runs out of patience here, so all `steps` run and the best parameters are kept
+            from deepprob.torch.training import EarlyStopping, fit
 
             x_val, y_val = self.build(request.get("x_val")), self.build(request.get("y_val"))
             steps, every = int(request.get("steps", 500)), int(request.get("eval_every", 20))
-            seeds.seed_torch(int(request.get("seed", 0)))
-            optimizer = torch.optim.Adam(model.parameters(), lr=float(request.get("lr", 1e-2)))
-            best, best_step, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
-            for step in range(steps + 1):
-                if x_val is not None and step % every == 0:
-                    with torch.no_grad():
-                        val = float(nll(x_val, y_val))
-                    if val < best:
-                        best, best_step, best_state = val, step, copy.deepcopy(model.state_dict())
-                if step == steps:
-                    break
-                optimizer.zero_grad()
-                nll(x, y).backward()
-                optimizer.step()
-            if x_val is not None:
-                model.load_state_dict(best_state)
+            stopper = None if x_val is None else EarlyStopping(x_val, y_val, check_every=every,
+                                                                patience=steps // every + 2)
+            fit(model, lambda m, xb, yb: -m(xb).log_prob(yb).mean(), x, y, epochs=steps, batch_size=None,
+                lr=float(request.get("lr", 1e-2)), seed=int(request.get("seed", 0)),
+                callbacks=[] if stopper is None else [stopper], progress=False, description="grading fit")
+            best = min(stopper.val_nll) if stopper is not None else math.inf
+            best_step = stopper.best_step if stopper is not None else 0
             return {"__dict__": {"best_val": self.encode(best), "best_step": best_step}}
         raise ValueError(f"unknown module action {action!r}")
 
