@@ -130,7 +130,6 @@ def ensemble_beta_nll(x, y, *, seed, budget=1.0):
     return _ensemble(members)
 
 
-
 def _periodic_features(x):
     """Standardised x of Vink's toy and sin, cos of its raw input (the period of the true mean), (N, 3)."""
     raw = data.HeteroscedasticSine.X_MEAN + data.HeteroscedasticSine.X_SCALE * x
