@@ -341,3 +341,16 @@ def test_agent_answers_json_only():
     agent = Agent({"f": lambda: {"a": [1, 2.5, None, float("nan")]}})
     reply = json.loads(agent.serve(json.dumps({"op": "call", "target": "f"})))
     assert reply["ok"] and decode(reply["value"])["a"][:3] == [1, 2.5, None]
+
+
+def test_kernel_environment_is_cleared_and_gets_fast_xla_compilation(monkeypatch):
+    from deepprob.grading.checker import CheckerExecute
+
+    monkeypatch.setenv("DEEPPROB_TEST_SECRET", "x")
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    env = CheckerExecute()._env()
+    assert "DEEPPROB_TEST_SECRET" not in env
+    assert "--xla_backend_optimization_level=0" in env["XLA_FLAGS"]
+    assert "XLA_FLAGS" not in CheckerExecute(xla_flags="")._env()
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    assert CheckerExecute()._env()["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false"  # the grader's own wins
