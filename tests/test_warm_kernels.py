@@ -90,8 +90,8 @@ def test_kernels_come_warm_alone_and_answer_interrupts(env, tmp_path):
                   "_p = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
                   "pathlib.Path('/tmp/left').write_text('x'); pathlib.Path('left').write_text('x')")
         # an interrupt stops a busy cell and the kernel goes on
-        # stop_on_error=False: after an error ipykernel (7.x) aborts requests until a message it
-        # posts to itself is handled, and the next request can overtake it (seen in CI: the
+        # stop_on_error=False: after an error ipykernel aborts requests until a message it posts
+        # to itself is handled; under 7.4.0 the next request could overtake it (seen in CI: the
         # `1 + 1` below came back 'aborted'). Aborting queued cells is not what is tested here.
         first.kc.execute("while True:\n    pass", stop_on_error=False)
         time.sleep(1.0)
