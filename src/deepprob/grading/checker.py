@@ -181,6 +181,12 @@ class CheckerExecute(Execute):
         ],
         help="Environment variables the kernel inherits; every other one is removed.",
     ).tag(config=True)
+    xla_flags = Unicode(
+        "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true",
+        help="XLA_FLAGS of the kernel when the grader's environment sets none. A graded JAX notebook runs many "
+             "small eager operations, each compiled once per kernel; compiling them without XLA's optimisation "
+             "passes grades ex02 about 23 % faster (13.0 -> 10.0 s a notebook, same scores). Empty: XLA's defaults.",
+    ).tag(config=True)
 
     # ---- set-up -------------------------------------------------------------------
     def _checker_sources(self, resources) -> dict[str, str]:
@@ -204,13 +210,6 @@ class CheckerExecute(Execute):
         except (KeyError, MissingEntry):
             return {}
         return out
-
-    xla_flags = Unicode(
-        "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true",
-        help="XLA_FLAGS of the kernel when the grader's environment sets none. A graded JAX notebook runs many "
-             "small eager operations, each compiled once per kernel; compiling them without XLA's optimisation "
-             "passes grades ex02 about 23 % faster (13.0 -> 10.0 s a notebook, same scores). Empty: XLA's defaults.",
-    ).tag(config=True)
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k in set(self.env_allow)}
